@@ -1,0 +1,10 @@
+//! Tessera's core: everything the relay, the worker and the plugin share.
+//!
+//! The crate does no I/O and reads no clock. Bytes and events go in; bytes and
+//! effects come out. The shells (`tessera-relay`, `tessera-worker`, and the
+//! plugin through the `wasm` feature) own sockets, storage and time.
+
+/// The crate version, shown by the shells.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

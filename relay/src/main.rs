@@ -1,0 +1,3 @@
+fn main() {
+    println!("tessera-relay {}", tessera_crdt::version());
+}

@@ -1,0 +1,1 @@
+//! Placeholder: the Cloudflare Worker shell arrives with its own issue.
