@@ -8,3 +8,6 @@
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
+
+pub mod hash;
+pub mod ids;
