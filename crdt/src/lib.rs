@@ -9,5 +9,11 @@ pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+pub mod awareness;
+pub mod encoding;
 pub mod hash;
 pub mod ids;
+pub mod limits;
+pub mod protocol;
+pub mod room;
+pub mod token;

@@ -1,0 +1,218 @@
+//! One doc's CRDT state inside the room, with every call into yrs contained.
+//!
+//! yrs is trusted to merge, not to survive every byte sequence: each call that
+//! takes remote bytes runs under `catch_unwind`, and a panic is reported as
+//! [`CrdtError::Panicked`] so the room can quarantine this doc alone.
+
+use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use thiserror::Error;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, Options, ReadTxn, StateVector, Transact, Update};
+
+use crate::ids::random_client_id;
+
+/// Why yrs could not take some bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CrdtError {
+    /// The bytes are not a valid update or state vector; nothing changed.
+    #[error("{0}")]
+    Malformed(String),
+    /// yrs panicked: the doc can no longer be trusted.
+    #[error("the document engine failed: {0}")]
+    Panicked(String),
+}
+
+/// What applying a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The doc changed; `effective` is the update to log and forward.
+    Changed {
+        /// The change as integrated (or the original bytes while parts wait
+        /// for missing dependencies, so nothing acknowledged is ever dropped).
+        effective: Vec<u8>,
+    },
+    /// The write contained nothing the doc did not already have.
+    Unchanged,
+}
+
+/// A doc's merged state on the relay.
+pub(crate) struct CrdtDoc {
+    doc: Doc,
+    /// Running estimate of the encoded state size, for the per-doc limit.
+    pub approx_bytes: usize,
+}
+
+impl CrdtDoc {
+    /// An empty doc with a fresh client id (the relay writes only on restore).
+    pub fn new() -> Self {
+        let mut options = Options::with_client_id(yrs::block::ClientID::new(random_client_id()));
+        options.offset_kind = yrs::OffsetKind::Utf16;
+        CrdtDoc {
+            doc: Doc::with_options(options),
+            approx_bytes: 0,
+        }
+    }
+
+    /// Applies a write and reports whether it changed anything.
+    pub fn apply(&mut self, update: &[u8]) -> Result<Applied, CrdtError> {
+        let decoded = contained(|| Update::decode_v1(update))?
+            .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+        let doc = &self.doc;
+        let outcome = contained(move || {
+            let mut txn = doc.transact_mut();
+            txn.apply_update(decoded)
+                .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+            let pending =
+                txn.store().pending_update().is_some() || txn.store().pending_ds().is_some();
+            let changed = txn.before_state() != txn.after_state() || !txn.delete_set().is_empty();
+            Ok(if pending {
+                Applied::Changed {
+                    effective: update.to_vec(),
+                }
+            } else if changed {
+                Applied::Changed {
+                    effective: txn.encode_update_v1(),
+                }
+            } else {
+                Applied::Unchanged
+            })
+        })??;
+        if let Applied::Changed { effective } = &outcome {
+            self.approx_bytes += effective.len();
+        }
+        Ok(outcome)
+    }
+
+    /// True when `update` would change nothing: every block it carries is
+    /// already known and everything it deletes is already deleted. Used to
+    /// let read-only clients complete a sync without being told off.
+    pub fn would_be_noop(&self, update: &[u8]) -> Result<bool, CrdtError> {
+        let decoded = contained(|| Update::decode_v1(update))?
+            .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+        let doc = &self.doc;
+        contained(move || {
+            let txn = doc.transact();
+            let ours = txn.state_vector();
+            let news = decoded.state_vector();
+            if news.iter().any(|(client, clock)| ours.get(client) < *clock) {
+                return false;
+            }
+            let deleted = txn.snapshot().delete_set;
+            decoded.delete_set().iter().all(|(client, wanted)| {
+                let mut have: Vec<Range<u32>> = deleted
+                    .iter()
+                    .find(|(c, _)| *c == client)
+                    .map(|(_, r)| r.iter().cloned().collect())
+                    .unwrap_or_default();
+                have.sort_by_key(|r| r.start);
+                wanted.iter().all(|r| covered(&have, r))
+            })
+        })
+    }
+
+    /// The update a peer with state vector `sv` lacks (sync step 2).
+    pub fn diff(&self, sv: &[u8]) -> Result<Vec<u8>, CrdtError> {
+        let sv = contained(|| StateVector::decode_v1(sv))?
+            .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+        let doc = &self.doc;
+        contained(move || doc.transact().encode_state_as_update_v1(&sv))
+    }
+
+    /// This doc's state vector (sync step 1).
+    pub fn state_vector(&self) -> Result<Vec<u8>, CrdtError> {
+        let doc = &self.doc;
+        contained(move || doc.transact().state_vector().encode_v1())
+    }
+
+    /// The whole merged state, for a snapshot.
+    pub fn encode_state(&self) -> Result<Vec<u8>, CrdtError> {
+        self.diff(&[0])
+    }
+}
+
+/// True when the sorted `have` ranges cover all of `want` (adjacent ranges
+/// count as one), in one pass over `have`.
+fn covered(have: &[Range<u32>], want: &Range<u32>) -> bool {
+    let mut pos = want.start;
+    for r in have {
+        if pos >= want.end {
+            break;
+        }
+        if r.start > pos {
+            return false;
+        }
+        pos = pos.max(r.end);
+    }
+    pos >= want.end
+}
+
+/// Runs `f`, turning a panic into [`CrdtError::Panicked`].
+fn contained<T>(f: impl FnOnce() -> T) -> Result<T, CrdtError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic without a message".to_owned());
+        CrdtError::Panicked(msg)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{GetString, Text};
+
+    fn update_inserting(text: &str) -> Vec<u8> {
+        let doc = Doc::with_client_id(99);
+        let t = doc.get_or_insert_text("content");
+        let mut txn = doc.transact_mut();
+        t.insert(&mut txn, 0, text);
+        txn.encode_update_v1()
+    }
+
+    #[test]
+    fn range_cover_check_merges_adjacent_ranges_and_spots_gaps() {
+        assert!(covered(&[0..5, 5..9], &(2..9)));
+        assert!(!covered(&[0..5, 6..9], &(2..9)));
+        assert!(!covered(&[], &(0..1)));
+        let everything = 0..u32::MAX;
+        assert!(covered(std::slice::from_ref(&everything), &(7..u32::MAX)));
+    }
+
+    #[test]
+    fn applying_the_same_update_twice_changes_the_doc_once() {
+        let mut doc = CrdtDoc::new();
+        let u = update_inserting("hello");
+        assert!(matches!(doc.apply(&u), Ok(Applied::Changed { .. })));
+        assert_eq!(doc.apply(&u), Ok(Applied::Unchanged));
+        let t = doc.doc.get_or_insert_text("content");
+        assert_eq!(t.get_string(&doc.doc.transact()), "hello");
+    }
+
+    #[test]
+    fn garbage_is_malformed_and_leaves_the_doc_as_it_was() {
+        let mut doc = CrdtDoc::new();
+        doc.apply(&update_inserting("keep")).unwrap();
+        let before = doc.encode_state().unwrap();
+        assert!(matches!(
+            doc.apply(&[0xff, 0xff, 0xff]),
+            Err(CrdtError::Malformed(_))
+        ));
+        assert_eq!(doc.encode_state().unwrap(), before);
+    }
+
+    #[test]
+    fn a_known_update_is_a_noop_and_a_new_one_is_not() {
+        let mut doc = CrdtDoc::new();
+        let u = update_inserting("hello");
+        assert_eq!(doc.would_be_noop(&u), Ok(false));
+        doc.apply(&u).unwrap();
+        assert_eq!(doc.would_be_noop(&u), Ok(true));
+        // A full-state step 2 from an up-to-date peer carries its whole delete set.
+        assert_eq!(doc.would_be_noop(&doc.encode_state().unwrap()), Ok(true));
+    }
+}
