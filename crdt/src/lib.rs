@@ -11,3 +11,6 @@ pub fn version() -> &'static str {
 
 pub mod hash;
 pub mod ids;
+pub mod keys;
+pub mod snapshot;
+pub mod token;
