@@ -1,19 +1,894 @@
-//! Placeholder until the token branch merges: only the scope type.
+//! Access tokens: minted by an admin, verified by the relay and the worker.
+//!
+//! A token is `v1.<payload>.<mac>`, both parts base64url without padding.
+//! The payload is the JSON of [`Claims`]; the MAC is a 32-byte blake3 keyed
+//! hash over the ASCII bytes `v1.<payload>` under a key derived from the
+//! server secret (see [`TokenKey`]).
+//!
+//! [`verify`] checks, in this order: presence and length, structure and
+//! version, MAC, payload, expiry, vault, scope. The MAC is checked before the
+//! payload is decoded so that JSON from an unauthenticated party is never
+//! parsed. Revocation needs state the verifier does not hold, so it is a
+//! separate step ([`Revocations::check`]); [`authorize`] does both.
+//!
+//! Errors never carry any part of the token, so they can be logged and sent
+//! as close reasons as they are.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+
+use crate::ids::{random_bytes, validate_vault_id, IdError};
+
+/// Longest token [`verify`] looks at. Real tokens are a few hundred bytes;
+/// the limit bounds the work an unauthenticated caller can cause.
+pub const MAX_TOKEN_LEN: usize = 2048;
+
+/// Longest device label, in UTF-8 bytes.
+pub const MAX_DEVICE_LABEL_LEN: usize = 64;
+
+const VERSION: &str = "v1";
+const MAC_CONTEXT: &str = "tessera 2026-11 token mac v1";
+const MAC_LEN: usize = 32;
+/// base64url without padding of [`MAC_LEN`] bytes.
+const MAC_B64_LEN: usize = 43;
+/// Token ids are 16 random bytes as lowercase hex.
+const TOKEN_ID_LEN: usize = 32;
+
+/// What a token allows. Ordered: `Admin` ⊇ `Write` ⊇ `Read`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    /// Sync down and send presence.
     Read,
+    /// Also send updates and upload blobs.
     Write,
+    /// Also mint tokens, list, export and delete.
     Admin,
 }
-impl std::fmt::Display for Scope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+
+impl Scope {
+    /// The lowercase name used in tokens, URLs and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Scope::Read => "read",
             Scope::Write => "write",
             Scope::Admin => "admin",
-        })
+        }
+    }
+
+    /// True when a token with this scope may do what `needed` requires.
+    pub fn allows(self, needed: Scope) -> bool {
+        self >= needed
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scope name that is not `read`, `write` or `admin`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown scope: expected read, write or admin")]
+pub struct ParseScopeError;
+
+impl FromStr for Scope {
+    type Err = ParseScopeError;
+
+    fn from_str(s: &str) -> Result<Scope, ParseScopeError> {
+        match s {
+            "read" => Ok(Scope::Read),
+            "write" => Ok(Scope::Write),
+            "admin" => Ok(Scope::Admin),
+            _ => Err(ParseScopeError),
+        }
+    }
+}
+
+/// What a token says about its holder: the token's payload.
+///
+/// Unknown fields are refused: a later version may add a claim that narrows
+/// what a token allows, and a verifier that ignored it would grant too much.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// The one vault this token opens.
+    pub vault: String,
+    /// What the holder may do there.
+    pub scope: Scope,
+    /// Issued at, unix seconds. Informational: not checked against the
+    /// clock, so a verifier whose clock is behind still accepts fresh tokens.
+    pub iat: u64,
+    /// Expiry, unix seconds; `None` means the token never expires. The token
+    /// is valid while `now < exp`: at `now == exp` it is already expired, so a
+    /// lifetime of `n` seconds means exactly `n` seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+    /// Token id (16 random bytes, lowercase hex), the handle for revocation.
+    pub id: String,
+    /// Optional human label of the device the token was minted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+/// Why a set of claims is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ClaimsError {
+    /// The vault id is not a valid vault id.
+    #[error(transparent)]
+    Vault(#[from] IdError),
+    /// The device label is too long.
+    #[error(
+        "device label is longer than {} bytes; shorten it",
+        MAX_DEVICE_LABEL_LEN
+    )]
+    DeviceLabelTooLong,
+    /// The device label is empty or contains control characters.
+    #[error("device label must be non-empty text without control characters; omit it instead of passing an empty one")]
+    DeviceLabelInvalid,
+    /// A lifetime of zero would mint a token that is already expired.
+    #[error("token lifetime must be positive; omit it for a token that never expires")]
+    ZeroLifetime,
+    /// `now + ttl` does not fit in a u64.
+    #[error("token lifetime is too large; omit it for a token that never expires")]
+    LifetimeTooLarge,
+    /// The expiry is not after the issue time.
+    #[error("token expires before it was issued")]
+    ExpiresBeforeIssue,
+    /// The token id is not 32 lowercase hex digits.
+    #[error("token id must be 32 lowercase hex digits")]
+    Id,
+}
+
+impl Claims {
+    /// Claims for a new token with a fresh random id.
+    ///
+    /// `now` and the result's times are unix seconds; `ttl_secs` of `None`
+    /// mints a token that never expires.
+    pub fn new(
+        vault: &str,
+        scope: Scope,
+        now: u64,
+        ttl_secs: Option<u64>,
+        device: Option<String>,
+    ) -> Result<Claims, TokenError> {
+        let exp = match ttl_secs {
+            None => None,
+            Some(0) => return Err(ClaimsError::ZeroLifetime.into()),
+            Some(ttl) => Some(now.checked_add(ttl).ok_or(ClaimsError::LifetimeTooLarge)?),
+        };
+        let claims = Claims {
+            vault: vault.to_owned(),
+            scope,
+            iat: now,
+            exp,
+            id: hex::encode(random_bytes::<16>()),
+            device,
+        };
+        claims.validate()?;
+        Ok(claims)
+    }
+
+    /// True when the token is no longer valid at `now` (unix seconds).
+    pub fn is_expired(&self, now: u64) -> bool {
+        matches!(self.exp, Some(exp) if now >= exp)
+    }
+
+    /// Checks the fields a token must satisfy even when its MAC is good: a
+    /// server with a bug, or an old version, may have minted anything.
+    pub fn validate(&self) -> Result<(), ClaimsError> {
+        validate_vault_id(&self.vault)?;
+        let id_ok = self.id.len() == TOKEN_ID_LEN
+            && self
+                .id
+                .bytes()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        if !id_ok {
+            return Err(ClaimsError::Id);
+        }
+        if let Some(device) = &self.device {
+            if device.len() > MAX_DEVICE_LABEL_LEN {
+                return Err(ClaimsError::DeviceLabelTooLong);
+            }
+            if device.trim().is_empty() || device.chars().any(char::is_control) {
+                return Err(ClaimsError::DeviceLabelInvalid);
+            }
+        }
+        if matches!(self.exp, Some(exp) if exp <= self.iat) {
+            return Err(ClaimsError::ExpiresBeforeIssue);
+        }
+        Ok(())
+    }
+}
+
+/// Why a token was refused. No variant carries any part of the token.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TokenError {
+    /// No token was presented.
+    #[error("no access token was given; ask a vault admin for one")]
+    Missing,
+    /// The token is longer than [`MAX_TOKEN_LEN`].
+    #[error(
+        "access token is longer than {} bytes; copy it again, it may have been pasted twice",
+        MAX_TOKEN_LEN
+    )]
+    TooLong,
+    /// The token does not have the token structure; the reason is fixed text.
+    #[error("access token is malformed ({0}); copy it again in full")]
+    Malformed(&'static str),
+    /// The token is from a token format this server does not know.
+    #[error(
+        "access token format is not supported by this server; ask a vault admin for a new token"
+    )]
+    UnsupportedVersion,
+    /// The MAC does not match: altered, or minted under another secret.
+    #[error("access token signature is invalid: it was altered or minted by another server; ask a vault admin for a new token")]
+    BadSignature,
+    /// The token's expiry has passed.
+    #[error("access token has expired; ask a vault admin for a new one")]
+    Expired,
+    /// The token is for another vault.
+    #[error("access token is for another vault; use the token minted for this vault")]
+    WrongVault,
+    /// The token's scope does not cover the operation.
+    #[error("access token grants {have} access but this needs {need}; ask a vault admin for a {need} token")]
+    InsufficientScope {
+        /// The scope the token grants.
+        have: Scope,
+        /// The scope the operation needs.
+        need: Scope,
+    },
+    /// The token id is in the vault's revocation list.
+    #[error("access token has been revoked; ask a vault admin for a new one")]
+    Revoked,
+    /// The claims are not acceptable.
+    #[error("access token claims are invalid: {0}")]
+    BadClaims(#[from] ClaimsError),
+}
+
+impl TokenError {
+    /// A short, stable code for close reasons, logs and metric labels.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Missing => "token-missing",
+            TokenError::TooLong => "token-too-long",
+            TokenError::Malformed(_) => "token-malformed",
+            TokenError::UnsupportedVersion => "token-unsupported-version",
+            TokenError::BadSignature => "token-bad-signature",
+            TokenError::Expired => "token-expired",
+            TokenError::WrongVault => "token-wrong-vault",
+            TokenError::InsufficientScope { .. } => "token-insufficient-scope",
+            TokenError::Revoked => "token-revoked",
+            TokenError::BadClaims(_) => "token-bad-claims",
+        }
+    }
+}
+
+/// The MAC key, derived from the server secret.
+///
+/// Deriving (rather than using the secret directly) keeps the token key
+/// separate from anything else the same secret may ever be used for.
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl TokenKey {
+    /// Derives the token key from the server secret (the bytes of the string
+    /// from [`generate_secret`], or any high-entropy secret).
+    pub fn from_secret(secret: &[u8]) -> TokenKey {
+        TokenKey(blake3::derive_key(MAC_CONTEXT, secret))
+    }
+
+    fn mac(&self, signed: &[u8]) -> [u8; MAC_LEN] {
+        *blake3::keyed_hash(&self.0, signed).as_bytes()
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+/// A new server secret: 32 random bytes, base64url without padding.
+pub fn generate_secret() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// Mints the token for `claims`.
+///
+/// Mint only claims from [`Claims::new`] (or that pass [`Claims::validate`]):
+/// [`verify`] refuses anything else.
+pub fn mint(key: &TokenKey, claims: &Claims) -> String {
+    // Only strings, integers and a unit enum: serialising cannot fail.
+    let payload = serde_json::to_vec(claims).expect("claims serialise to JSON");
+    let mut token = String::with_capacity(VERSION.len() + payload.len() * 4 / 3 + 50);
+    token.push_str(VERSION);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let mac = key.mac(token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(mac, &mut token);
+    token
+}
+
+/// Checks `token` for `vault` and an operation that needs `needed`, at `now`
+/// (unix seconds), and returns its claims.
+///
+/// Does not check revocation: see [`authorize`].
+pub fn verify(
+    key: &TokenKey,
+    token: &str,
+    vault: &str,
+    needed: Scope,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    if token.is_empty() {
+        return Err(TokenError::Missing);
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::TooLong);
+    }
+
+    let (signed, mac_b64) = token.rsplit_once('.').ok_or(TokenError::Malformed(
+        "expected three parts separated by dots",
+    ))?;
+    let (version, payload_b64) = signed.split_once('.').ok_or(TokenError::Malformed(
+        "expected three parts separated by dots",
+    ))?;
+    if version != VERSION {
+        return Err(if is_version_tag(version) {
+            TokenError::UnsupportedVersion
+        } else {
+            TokenError::Malformed("does not start with a version such as v1")
+        });
+    }
+    if payload_b64.is_empty() || payload_b64.contains('.') {
+        return Err(TokenError::Malformed(
+            "expected three parts separated by dots",
+        ));
+    }
+    if mac_b64.len() != MAC_B64_LEN {
+        return Err(TokenError::Malformed("signature has the wrong length"));
+    }
+    let mac = URL_SAFE_NO_PAD
+        .decode(mac_b64)
+        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+
+    let expected = key.mac(signed.as_bytes());
+    if !bool::from(expected.as_slice().ct_eq(mac.as_slice())) {
+        return Err(TokenError::BadSignature);
+    }
+
+    // Authenticated from here on: the payload was minted with our key.
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| TokenError::Malformed("payload is not base64url"))?;
+    let claims: Claims = serde_json::from_slice(&payload)
+        .map_err(|_| TokenError::Malformed("payload is not valid claims JSON"))?;
+    claims.validate()?;
+
+    if claims.is_expired(now) {
+        return Err(TokenError::Expired);
+    }
+    if claims.vault != vault {
+        return Err(TokenError::WrongVault);
+    }
+    if !claims.scope.allows(needed) {
+        return Err(TokenError::InsufficientScope {
+            have: claims.scope,
+            need: needed,
+        });
+    }
+    Ok(claims)
+}
+
+/// [`verify`], then the revocation check: what the shells call on connect.
+pub fn authorize(
+    key: &TokenKey,
+    revoked: &Revocations,
+    token: &str,
+    vault: &str,
+    needed: Scope,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    let claims = verify(key, token, vault, needed, now)?;
+    revoked.check(&claims)?;
+    Ok(claims)
+}
+
+/// `v` followed by one or more digits: a version we may not know yet.
+fn is_version_tag(s: &str) -> bool {
+    s.strip_prefix('v')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// A set of revoked token ids (serde: a sorted JSON array), checked after
+/// [`verify`]. Kept in the vault manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Revocations {
+    ids: BTreeSet<String>,
+}
+
+impl Revocations {
+    /// Revokes the token with id `id`. Returns false if it was already revoked.
+    pub fn revoke(&mut self, id: &str) -> bool {
+        self.ids.insert(id.to_owned())
+    }
+
+    /// True when the token with id `id` has been revoked.
+    pub fn is_revoked(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// Refuses claims whose token has been revoked.
+    pub fn check(&self, claims: &Claims) -> Result<(), TokenError> {
+        if self.is_revoked(&claims.id) {
+            Err(TokenError::Revoked)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The revoked ids, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
+
+    /// The number of revoked ids.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when nothing has been revoked.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn key() -> TokenKey {
+        TokenKey::from_secret(b"test secret, not for production")
+    }
+
+    fn claims(scope: Scope) -> Claims {
+        Claims::new("notes", scope, NOW, Some(3600), Some("laptop".into())).unwrap()
+    }
+
+    /// A token whose MAC is valid for an arbitrary payload: what a server
+    /// with a bug could mint.
+    fn sign_raw(key: &TokenKey, payload: &[u8]) -> String {
+        let signed = format!("v1.{}", URL_SAFE_NO_PAD.encode(payload));
+        let mac = URL_SAFE_NO_PAD.encode(key.mac(signed.as_bytes()));
+        format!("{signed}.{mac}")
+    }
+
+    fn parts(token: &str) -> (String, String) {
+        let mut it = token.split('.');
+        assert_eq!(it.next(), Some("v1"));
+        (it.next().unwrap().into(), it.next().unwrap().into())
+    }
+
+    #[test]
+    fn minted_token_verifies_to_its_claims() {
+        let c = claims(Scope::Write);
+        let token = mint(&key(), &c);
+        assert_eq!(verify(&key(), &token, "notes", Scope::Write, NOW), Ok(c));
+    }
+
+    #[test]
+    fn minted_token_has_the_documented_format() {
+        let token = mint(&key(), &claims(Scope::Read));
+        let (payload, mac) = parts(&token);
+        let json: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(json["scope"], "read");
+        assert_eq!(json["vault"], "notes");
+        assert_eq!(URL_SAFE_NO_PAD.decode(mac).unwrap().len(), 32);
+        assert!(token.len() < MAX_TOKEN_LEN);
+    }
+
+    #[test]
+    fn token_from_another_secret_is_refused() {
+        let token = mint(
+            &TokenKey::from_secret(b"other secret"),
+            &claims(Scope::Read),
+        );
+        assert_eq!(
+            verify(&key(), &token, "notes", Scope::Read, NOW),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn token_with_a_changed_payload_character_is_refused() {
+        let token = mint(&key(), &claims(Scope::Read));
+        let (payload, mac) = parts(&token);
+        for i in 0..payload.len() {
+            let mut p = payload.clone().into_bytes();
+            p[i] = if p[i] == b'A' { b'B' } else { b'A' };
+            let forged = format!("v1.{}.{mac}", String::from_utf8(p).unwrap());
+            assert_eq!(
+                verify(&key(), &forged, "notes", Scope::Read, NOW),
+                Err(TokenError::BadSignature),
+                "position {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_with_rewritten_claims_and_the_old_mac_is_refused() {
+        let c = claims(Scope::Read);
+        let (_, mac) = parts(&mint(&key(), &c));
+        let escalated = Claims {
+            scope: Scope::Admin,
+            ..c
+        };
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&escalated).unwrap());
+        let forged = format!("v1.{payload}.{mac}");
+        assert_eq!(
+            verify(&key(), &forged, "notes", Scope::Admin, NOW),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn token_with_a_flipped_mac_bit_is_refused() {
+        let token = mint(&key(), &claims(Scope::Read));
+        let (payload, mac) = parts(&token);
+        let mac = URL_SAFE_NO_PAD.decode(mac).unwrap();
+        for bit in 0..mac.len() * 8 {
+            let mut m = mac.clone();
+            m[bit / 8] ^= 1 << (bit % 8);
+            let forged = format!("v1.{payload}.{}", URL_SAFE_NO_PAD.encode(&m));
+            assert_eq!(
+                verify(&key(), &forged, "notes", Scope::Read, NOW),
+                Err(TokenError::BadSignature),
+                "bit {bit}"
+            );
+        }
+    }
+
+    #[test]
+    fn unauthenticated_payload_is_never_parsed() {
+        let garbage = URL_SAFE_NO_PAD.encode(b"{not json");
+        let mac = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        assert_eq!(
+            verify(
+                &key(),
+                &format!("v1.{garbage}.{mac}"),
+                "notes",
+                Scope::Read,
+                NOW
+            ),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn authenticated_payload_that_is_not_claims_is_malformed() {
+        let token = sign_raw(&key(), b"[1,2,3]");
+        assert!(matches!(
+            verify(&key(), &token, "notes", Scope::Read, NOW),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn authenticated_claims_with_an_unknown_field_are_refused() {
+        let mut json = serde_json::to_value(claims(Scope::Admin)).unwrap();
+        json["docs"] = serde_json::json!(["index"]);
+        let token = sign_raw(&key(), &serde_json::to_vec(&json).unwrap());
+        assert!(matches!(
+            verify(&key(), &token, "notes", Scope::Read, NOW),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn authenticated_claims_with_an_invalid_vault_are_refused() {
+        let mut c = claims(Scope::Read);
+        c.vault = "../etc".into();
+        let token = sign_raw(&key(), &serde_json::to_vec(&c).unwrap());
+        assert!(matches!(
+            verify(&key(), &token, "../etc", Scope::Read, NOW),
+            Err(TokenError::BadClaims(ClaimsError::Vault(_)))
+        ));
+    }
+
+    #[test]
+    fn token_is_expired_from_its_expiry_second_on() {
+        let c = claims(Scope::Read);
+        let exp = c.exp.unwrap();
+        let token = mint(&key(), &c);
+        assert!(verify(&key(), &token, "notes", Scope::Read, exp - 1).is_ok());
+        assert_eq!(
+            verify(&key(), &token, "notes", Scope::Read, exp),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn token_without_expiry_never_expires() {
+        let c = Claims::new("notes", Scope::Read, NOW, None, None).unwrap();
+        let token = mint(&key(), &c);
+        assert!(verify(&key(), &token, "notes", Scope::Read, u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn token_for_one_vault_never_opens_another() {
+        let token = mint(&key(), &claims(Scope::Admin));
+        for other in ["notes2", "note", "other", "Notes"] {
+            assert_eq!(
+                verify(&key(), &token, other, Scope::Read, NOW),
+                Err(TokenError::WrongVault),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn lower_scope_never_satisfies_a_higher_one() {
+        for (have, need) in [
+            (Scope::Read, Scope::Write),
+            (Scope::Read, Scope::Admin),
+            (Scope::Write, Scope::Admin),
+        ] {
+            let token = mint(&key(), &claims(have));
+            assert_eq!(
+                verify(&key(), &token, "notes", need, NOW),
+                Err(TokenError::InsufficientScope { have, need })
+            );
+        }
+    }
+
+    #[test]
+    fn higher_scope_satisfies_every_lower_one() {
+        for have in [Scope::Read, Scope::Write, Scope::Admin] {
+            let token = mint(&key(), &claims(have));
+            for need in [Scope::Read, Scope::Write, Scope::Admin] {
+                let result = verify(&key(), &token, "notes", need, NOW);
+                assert_eq!(result.is_ok(), have >= need, "{have} for {need}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_token_is_missing() {
+        assert_eq!(
+            verify(&key(), "", "notes", Scope::Read, NOW),
+            Err(TokenError::Missing)
+        );
+    }
+
+    #[test]
+    fn overlong_token_is_refused_before_decoding() {
+        let huge = "v1.".to_string() + &"A".repeat(10 * 1024);
+        assert_eq!(
+            verify(&key(), &huge, "notes", Scope::Read, NOW),
+            Err(TokenError::TooLong)
+        );
+    }
+
+    #[test]
+    fn unknown_token_version_is_unsupported() {
+        for t in ["v2.x.y", "v10.abc.def"] {
+            assert_eq!(
+                verify(&key(), t, "notes", Scope::Read, NOW),
+                Err(TokenError::UnsupportedVersion),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_tokens_are_malformed() {
+        let mac = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        for t in [
+            "v1..",
+            "v1",
+            "v1.abc",
+            "v1.a.b.c",
+            "x.y.z",
+            "Bearer v1.a.b",
+            "....",
+            "v1.abc.!!!",
+            &format!("v1.abc.{}", &mac[..42]),
+            &format!("v1.abc.{mac}A"),
+            &format!("v1.a.b.{mac}"),
+            &format!("v1..{mac}"),
+        ] {
+            assert!(
+                matches!(
+                    verify(&key(), t, "notes", Scope::Read, NOW),
+                    Err(TokenError::Malformed(_))
+                ),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn revoked_token_is_refused() {
+        let c = claims(Scope::Write);
+        let token = mint(&key(), &c);
+        let mut revoked = Revocations::default();
+        assert!(authorize(&key(), &revoked, &token, "notes", Scope::Write, NOW).is_ok());
+        revoked.revoke(&c.id);
+        assert_eq!(
+            authorize(&key(), &revoked, &token, "notes", Scope::Write, NOW),
+            Err(TokenError::Revoked)
+        );
+    }
+
+    #[test]
+    fn revoking_an_id_twice_reports_it_was_already_revoked() {
+        let mut revoked = Revocations::default();
+        assert!(revoked.revoke("ab"));
+        assert!(!revoked.revoke("ab"));
+        assert_eq!(revoked.len(), 1);
+    }
+
+    #[test]
+    fn revocations_serialise_as_a_sorted_array() {
+        let mut revoked = Revocations::default();
+        revoked.revoke("bb");
+        revoked.revoke("aa");
+        let json = serde_json::to_string(&revoked).unwrap();
+        assert_eq!(json, r#"["aa","bb"]"#);
+        assert_eq!(serde_json::from_str::<Revocations>(&json).unwrap(), revoked);
+    }
+
+    #[test]
+    fn fresh_claims_get_distinct_hex_ids() {
+        let (a, b) = (claims(Scope::Read), claims(Scope::Read));
+        assert_ne!(a.id, b.id);
+        assert!(a.validate().is_ok());
+    }
+
+    #[test]
+    fn claims_refuse_an_invalid_vault() {
+        for bad in ["", "A", "a/b", ".."] {
+            assert!(matches!(
+                Claims::new(bad, Scope::Read, NOW, None, None),
+                Err(TokenError::BadClaims(ClaimsError::Vault(_)))
+            ));
+        }
+    }
+
+    #[test]
+    fn claims_refuse_a_device_label_over_64_bytes() {
+        assert!(Claims::new("v", Scope::Read, NOW, None, Some("é".repeat(32))).is_ok());
+        assert_eq!(
+            Claims::new("v", Scope::Read, NOW, None, Some("é".repeat(33))),
+            Err(ClaimsError::DeviceLabelTooLong.into())
+        );
+    }
+
+    #[test]
+    fn claims_refuse_an_empty_or_control_character_device_label() {
+        for bad in ["", "  ", "a\nb", "a\u{7}"] {
+            assert_eq!(
+                Claims::new("v", Scope::Read, NOW, None, Some(bad.into())),
+                Err(ClaimsError::DeviceLabelInvalid.into())
+            );
+        }
+    }
+
+    #[test]
+    fn claims_refuse_a_zero_or_overflowing_lifetime() {
+        assert_eq!(
+            Claims::new("v", Scope::Read, NOW, Some(0), None),
+            Err(ClaimsError::ZeroLifetime.into())
+        );
+        assert_eq!(
+            Claims::new("v", Scope::Read, NOW, Some(u64::MAX), None),
+            Err(ClaimsError::LifetimeTooLarge.into())
+        );
+    }
+
+    #[test]
+    fn key_debug_does_not_print_key_material() {
+        let k = key();
+        let shown = format!("{k:?}");
+        assert_eq!(shown, "TokenKey(..)");
+        assert!(!shown.contains(&hex::encode(k.0)));
+    }
+
+    #[test]
+    fn errors_never_contain_the_token() {
+        let token = mint(&key(), &claims(Scope::Read));
+        let (payload, mac) = parts(&token);
+        let mut tampered = token.clone();
+        tampered.insert(5, 'x');
+        for (t, vault, need, now) in [
+            (&token, "other", Scope::Read, NOW),
+            (&token, "notes", Scope::Admin, NOW),
+            (&token, "notes", Scope::Read, u64::MAX),
+            (&tampered, "notes", Scope::Read, NOW),
+        ] {
+            let err = verify(&key(), t, vault, need, now).unwrap_err();
+            for shown in [format!("{err:?}"), err.to_string()] {
+                assert!(!shown.contains(&payload[..16]) && !shown.contains(&mac[..16]));
+            }
+        }
+    }
+
+    #[test]
+    fn reason_codes_are_distinct_and_prefixed() {
+        let errors = [
+            TokenError::Missing,
+            TokenError::TooLong,
+            TokenError::Malformed("x"),
+            TokenError::UnsupportedVersion,
+            TokenError::BadSignature,
+            TokenError::Expired,
+            TokenError::WrongVault,
+            TokenError::InsufficientScope {
+                have: Scope::Read,
+                need: Scope::Write,
+            },
+            TokenError::Revoked,
+            TokenError::BadClaims(ClaimsError::Id),
+        ];
+        let reasons: BTreeSet<_> = errors.iter().map(TokenError::reason).collect();
+        assert_eq!(reasons.len(), errors.len());
+        assert!(reasons.iter().all(|r| r.starts_with("token-")));
+        assert_eq!(TokenError::BadSignature.reason(), "token-bad-signature");
+    }
+
+    #[test]
+    fn scopes_parse_and_display_in_lowercase() {
+        for s in [Scope::Read, Scope::Write, Scope::Admin] {
+            assert_eq!(s.to_string().parse::<Scope>(), Ok(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert_eq!("Admin".parse::<Scope>(), Err(ParseScopeError));
+    }
+
+    #[test]
+    fn generated_secrets_are_32_random_bytes() {
+        let (a, b) = (generate_secret(), generate_secret());
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert_ne!(a, b);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_strings_never_panic_verify(s in any::<String>()) {
+            let _ = verify(&key(), &s, "notes", Scope::Read, NOW);
+        }
+
+        #[test]
+        fn arbitrary_three_part_strings_never_verify(
+            version in "v[0-9]{1,2}",
+            payload in "[A-Za-z0-9_-]{0,200}",
+            mac in "[A-Za-z0-9_-]{0,50}",
+        ) {
+            let token = format!("{version}.{payload}.{mac}");
+            prop_assert!(verify(&key(), &token, "notes", Scope::Read, NOW).is_err());
+        }
+
+        #[test]
+        fn arbitrary_authenticated_payloads_never_panic_verify(payload in any::<Vec<u8>>()) {
+            let token = sign_raw(&key(), &payload);
+            let _ = verify(&key(), &token, "notes", Scope::Read, NOW);
+        }
     }
 }
