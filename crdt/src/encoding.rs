@@ -121,6 +121,11 @@ impl<'a> Reader<'a> {
             }
             value |= bits << shift;
             if b & 0x80 == 0 {
+                // A zero final byte after a continuation is an overlong
+                // encoding; Yjs never writes one, so refuse it.
+                if b == 0 && shift > 0 {
+                    return Err(DecodeError::VarIntOverflow);
+                }
                 return Ok(value);
             }
             shift += 7;
@@ -230,6 +235,18 @@ mod tests {
         over.push(0x02);
         assert_eq!(
             Reader::new(&over).read_var_u64(),
+            Err(DecodeError::VarIntOverflow)
+        );
+    }
+
+    #[test]
+    fn overlong_varuints_are_refused() {
+        assert_eq!(
+            Reader::new(&[0x80, 0x00]).read_var_u64(),
+            Err(DecodeError::VarIntOverflow)
+        );
+        assert_eq!(
+            Reader::new(&[0x81, 0x80, 0x00]).read_var_u64(),
             Err(DecodeError::VarIntOverflow)
         );
     }

@@ -750,3 +750,98 @@ fn error_codes_named_in_refusals_are_stable() {
     assert_eq!(ErrorCode::PermissionDenied.to_u64(), 1);
     assert_eq!(ErrorCode::DocQuarantined.name(), "doc-quarantined");
 }
+
+/// The update client 5 sends when it types "hello world" into an empty note.
+fn hello_world_from_client_5() -> Vec<u8> {
+    insert(&client_doc(5), 0, "hello world")
+}
+
+fn yrs_panicking_update() -> Vec<u8> {
+    let hex = include_str!("fixtures/yrs/panics-0.28.1.hex");
+    hex::decode(hex.trim()).expect("fixture hex")
+}
+
+#[test]
+fn the_panic_fixture_really_panics_yrs() {
+    let result = std::panic::catch_unwind(|| {
+        let doc = client_doc(9);
+        let mut txn = doc.transact_mut();
+        txn.apply_update(Update::decode_v1(&hello_world_from_client_5()).unwrap())
+            .unwrap();
+        if let Ok(u) = Update::decode_v1(&yrs_panicking_update()) {
+            let _ = txn.apply_update(u);
+        }
+        drop(txn);
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        state
+    });
+    assert!(
+        result.is_err(),
+        "yrs no longer panics on this input: find a new one for the quarantine tests"
+    );
+}
+
+#[test]
+fn a_yrs_panic_quarantines_only_that_doc_and_tells_its_clients_why() {
+    let mut r = room();
+    join_vault(&mut r, 1, Scope::Write);
+    join_vault(&mut r, 2, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    open_empty(&mut r, 2, NOTE);
+    open_empty(&mut r, 2, OTHER);
+    r.join(3, Endpoint::Doc(NOTE.into()), Scope::Write, None, 0);
+    r.receive(1, &vault_update(NOTE, &hello_world_from_client_5()), 0);
+    let mut fx = r.receive(1, &vault_update(NOTE, &yrs_panicking_update()), 0);
+    // yrs accepts the update into its pending set and panics when the state
+    // is next encoded: here, when the snapshot is taken.
+    fx.extend(r.flush());
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Quarantined { doc, .. } if doc == NOTE)),
+        "{fx:?}"
+    );
+    assert!(vault_messages(&fx, 2).contains(&(NOTE.into(), "error doc-quarantined 0".into())));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Close {
+            to: 3,
+            code: close::DOC_QUARANTINED,
+            ..
+        }
+    )));
+    assert_eq!(r.stats().docs_quarantined, 1);
+    // Further writes to it are refused by number; the other doc is untouched.
+    let fx = r.receive(2, &vault_update(NOTE, &insert(&client_doc(8), 0, "x")), 0);
+    assert_eq!(
+        vault_messages(&fx, 2),
+        vec![(NOTE.into(), "error doc-quarantined 1".into())]
+    );
+    let fx = r.receive(
+        2,
+        &vault_update(OTHER, &insert(&client_doc(8), 0, "fine")),
+        0,
+    );
+    assert_eq!(persists(&fx).len(), 1);
+}
+
+#[test]
+fn a_quarantined_doc_keeps_its_log_so_nothing_acknowledged_is_compacted_away() {
+    let mut r = room();
+    join_vault(&mut r, 1, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    open_empty(&mut r, 1, OTHER);
+    r.receive(1, &vault_update(NOTE, &hello_world_from_client_5()), 0); // ticket 1
+    r.receive(1, &vault_update(NOTE, &yrs_panicking_update()), 0); // ticket 2, logged as sent
+    r.receive(1, &vault_update(OTHER, &insert(&client_doc(8), 0, "b")), 0); // ticket 3
+    assert!(r
+        .flush()
+        .iter()
+        .all(|e| !matches!(e, Effect::Snapshot { doc, .. } if doc == NOTE)));
+    assert_eq!(r.stats().docs_quarantined, 1);
+    assert!(
+        r.snapshot_stored(OTHER, 3, 0).is_empty(),
+        "ticket 1 of the quarantined doc stays in the log"
+    );
+}
