@@ -19,3 +19,6 @@ pub mod protocol;
 pub mod room;
 pub mod snapshot;
 pub mod token;
+
+#[cfg(feature = "wasm")]
+pub mod wasm;

@@ -1,0 +1,58 @@
+//! JavaScript bindings for the Obsidian plugin (feature `wasm`).
+//!
+//! The plugin speaks the protocol and edits documents only through these
+//! functions, so there is one implementation of both, in Rust. Numbers that
+//! JavaScript must read exactly (client ids, cursors, acks) cross as `f64`:
+//! they are all below 2^53.
+
+mod docs;
+mod frames;
+
+pub use docs::{WasmIndex, WasmNote};
+pub use frames::*;
+
+use wasm_bindgen::prelude::*;
+
+/// blake3 of `bytes` as 64 lowercase hex digits (attachments, content hashes).
+#[wasm_bindgen(js_name = blake3Hex)]
+pub fn blake3_hex(bytes: &[u8]) -> String {
+    crate::hash::blake3_hex(bytes)
+}
+
+/// A fresh 128-bit file id.
+#[wasm_bindgen(js_name = newFileId)]
+pub fn new_file_id() -> String {
+    crate::ids::new_file_id()
+}
+
+/// A random Yjs client id below 2^53.
+#[wasm_bindgen(js_name = randomClientId)]
+pub fn random_client_id() -> f64 {
+    crate::ids::random_client_id() as f64
+}
+
+/// The core's version.
+#[wasm_bindgen(js_name = coreVersion)]
+pub fn core_version() -> String {
+    crate::version().to_owned()
+}
+
+/// Merges several yrs v1 updates into one (compacting a pending queue).
+#[wasm_bindgen(js_name = mergeUpdates)]
+pub fn merge_updates(updates: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsError> {
+    let owned: Vec<Vec<u8>> = updates.iter().map(|u| u.to_vec()).collect();
+    let refs: Vec<&[u8]> = owned.iter().map(|u| u.as_slice()).collect();
+    yrs::merge_updates_v1(refs).map_err(|e| JsError::new(&format!("cannot merge updates: {e}")))
+}
+
+pub(crate) fn to_js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+pub(crate) fn client_id(id: f64) -> Result<u64, JsError> {
+    if id.is_finite() && id >= 0.0 && id < 9_007_199_254_740_992.0 && id.fract() == 0.0 {
+        Ok(id as u64)
+    } else {
+        Err(JsError::new("client id must be an integer between 0 and 2^53"))
+    }
+}
