@@ -11,3 +11,7 @@ pub fn version() -> &'static str {
 
 pub mod hash;
 pub mod ids;
+pub mod note;
+pub mod vault;
+
+mod diff;
