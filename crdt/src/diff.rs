@@ -16,6 +16,8 @@
 //!
 //! Offsets are UTF-16 code units in the old text, computed while walking.
 
+use std::ops::Range;
+
 use similar::{capture_diff_slices, Algorithm, DiffOp};
 
 use crate::note::TextEdit;
@@ -42,35 +44,18 @@ pub(crate) fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
         diff_chars(old_mid, new_mid, base, &mut out);
         return out.0;
     }
-    for op in capture_diff_slices(Algorithm::Myers, &old_lines.items, &new_lines.items) {
-        match op {
-            DiffOp::Equal { .. } => {}
-            DiffOp::Delete {
-                old_index, old_len, ..
-            } => out.push(
-                old_lines.utf16_at(old_index),
-                old_lines.utf16_at(old_index + old_len),
-                "",
-            ),
-            DiffOp::Insert {
-                old_index,
-                new_index,
-                new_len,
-            } => {
-                let at = old_lines.utf16_at(old_index);
-                out.push(at, at, new_lines.span(new_index, new_len));
-            }
-            DiffOp::Replace {
-                old_index,
-                old_len,
-                new_index,
-                new_len,
-            } => diff_chars(
-                old_lines.span(old_index, old_len),
-                new_lines.span(new_index, new_len),
-                old_lines.utf16_at(old_index),
-                &mut out,
-            ),
+    let ops = capture_diff_slices(Algorithm::Myers, &old_lines.items, &new_lines.items);
+    // Merging here matters most: a line diff happily matches one blank line
+    // between a deleted and an inserted block, and the two halves of an
+    // edited line would then never meet in the character diff.
+    for (old, new) in absorb_short_equalities(changes(&ops)) {
+        let from = old_lines.utf16_at(old.start);
+        if new.is_empty() {
+            out.push(from, old_lines.utf16_at(old.end), "");
+        } else if old.is_empty() {
+            out.push(from, from, new_lines.span(new));
+        } else {
+            diff_chars(old_lines.span(old), new_lines.span(new), from, &mut out);
         }
     }
     out.0
@@ -120,25 +105,14 @@ pub(crate) fn union_inserts(base: &str, other: &str) -> Vec<TextEdit> {
     };
 
     let mut out = Edits::default();
-    for op in ops {
-        let (old_at, new_index, new_len) = match op {
-            DiffOp::Insert {
-                old_index,
-                new_index,
-                new_len,
-            } => (old_index, new_index, new_len),
-            DiffOp::Replace {
-                old_index,
-                old_len,
-                new_index,
-                new_len,
-            } => (old_index + old_len, new_index, new_len),
-            DiffOp::Equal { .. } | DiffOp::Delete { .. } => continue,
-        };
-        let (old_at, new_index) = (old_at + head, new_index + head);
-        let at = old.utf16_at(old_at);
-        let lines = new.span(new_index, new_len);
-        let takes_last_line = new_index + new_len == new.len();
+    for (old_range, new_range) in changes(&ops) {
+        if new_range.is_empty() {
+            continue; // lines only base has: kept
+        }
+        // Where the two disagree, other's lines go after base's.
+        let at = old.utf16_at(old_range.end + head);
+        let takes_last_line = new_range.end + head == new.len();
+        let lines = new.span(new_range.start + head..new_range.end + head);
         if base_open && at > base_len {
             // After base's unterminated last line: lead with the newline it
             // lacks and leave the text unterminated, as base was.
@@ -169,33 +143,65 @@ fn diff_chars(old: &str, new: &str, base: u32, out: &mut Edits) {
         at += c.len_utf16() as u32;
         starts.push(at);
     }
-    let collect = |i: usize, n: usize| -> String { new_chars[i..i + n].iter().collect() };
-    for op in capture_diff_slices(Algorithm::Myers, &old_chars, &new_chars) {
-        match op {
-            DiffOp::Equal { .. } => {}
-            DiffOp::Delete {
-                old_index, old_len, ..
-            } => out.push(starts[old_index], starts[old_index + old_len], ""),
-            DiffOp::Insert {
-                old_index,
-                new_index,
-                new_len,
-            } => {
-                let at = starts[old_index];
-                out.push(at, at, &collect(new_index, new_len));
-            }
-            DiffOp::Replace {
-                old_index,
-                old_len,
-                new_index,
-                new_len,
-            } => out.push(
-                starts[old_index],
-                starts[old_index + old_len],
-                &collect(new_index, new_len),
-            ),
-        }
+    let ops = capture_diff_slices(Algorithm::Myers, &old_chars, &new_chars);
+    for (old, new) in absorb_short_equalities(changes(&ops)) {
+        let insert: String = new_chars[new].iter().collect();
+        out.push(starts[old.start], starts[old.end], &insert);
     }
+}
+
+/// Merges changes separated by an equal run no longer than the changes on
+/// either side of it.
+///
+/// A minimal character diff of a rewritten phrase keeps every coincidental
+/// common letter ("text" → "Heading" keeps the `e`), which cuts one edit into
+/// many: each piece costs an item header in the update, and a concurrent edit
+/// lands among the fragments. Replacing the short run too gives one edit per
+/// phrase; long equal runs, which carry real shared text, stay untouched.
+fn absorb_short_equalities(
+    changes: Vec<(Range<usize>, Range<usize>)>,
+) -> Vec<(Range<usize>, Range<usize>)> {
+    let mut merged: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(changes.len());
+    for (old, new) in changes {
+        if let Some((prev_old, prev_new)) = merged.last_mut() {
+            let gap = old.start - prev_old.end;
+            let prev = prev_old.len().max(prev_new.len());
+            let next = old.len().max(new.len());
+            if gap <= prev.min(next) {
+                prev_old.end = old.end;
+                prev_new.end = new.end;
+                continue;
+            }
+        }
+        merged.push((old, new));
+    }
+    merged
+}
+
+/// The non-equal steps of a diff as (old range, new range) pairs.
+///
+/// Ranges come from running cursors over the ops' lengths, not from their
+/// indices: similar 2.7's Myers can report an `Insert`'s `old_index` before
+/// the `Equal` that precedes it, which would misplace and misorder edits.
+fn changes(ops: &[DiffOp]) -> Vec<(Range<usize>, Range<usize>)> {
+    let (mut old_at, mut new_at) = (0, 0);
+    let mut out = Vec::new();
+    for op in ops {
+        let (old_len, new_len) = match *op {
+            DiffOp::Equal { len, .. } => (len, len),
+            DiffOp::Delete { old_len, .. } => (old_len, 0),
+            DiffOp::Insert { new_len, .. } => (0, new_len),
+            DiffOp::Replace {
+                old_len, new_len, ..
+            } => (old_len, new_len),
+        };
+        if !matches!(op, DiffOp::Equal { .. }) {
+            out.push((old_at..old_at + old_len, new_at..new_at + new_len));
+        }
+        old_at += old_len;
+        new_at += new_len;
+    }
+    out
 }
 
 /// A text cut into lines (each with its `\n`), with where each line starts.
@@ -238,9 +244,9 @@ impl<'a> Lines<'a> {
         self.utf16[line]
     }
 
-    /// Lines `start..start + n` as one slice of the text.
-    fn span(&self, start: usize, n: usize) -> &'a str {
-        &self.text[self.bytes[start]..self.bytes[start + n]]
+    /// The lines in `range` as one slice of the text.
+    fn span(&self, range: Range<usize>) -> &'a str {
+        &self.text[self.bytes[range.start]..self.bytes[range.end]]
     }
 }
 
@@ -294,4 +300,117 @@ fn common_suffix(a: &str, b: &str) -> usize {
 
 pub(crate) fn utf16_len(s: &str) -> u32 {
     s.chars().map(|c| c.len_utf16() as u32).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Applies edits (old coordinates, sorted) to `old`, checking their order.
+    fn apply(old: &str, edits: &[TextEdit]) -> String {
+        let units: Vec<u16> = old.encode_utf16().collect();
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        for e in edits {
+            let (from, to) = (e.from as usize, e.to as usize);
+            assert!(at <= from && from <= to && to <= units.len(), "{edits:?}");
+            out.extend_from_slice(&units[at..from]);
+            out.extend(e.insert.encode_utf16());
+            at = to;
+        }
+        out.extend_from_slice(&units[at..]);
+        String::from_utf16(&out).expect("edits split a surrogate pair")
+    }
+
+    fn arb_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![Just("a"), Just("b"), Just("\n"), Just("日"), Just("😀")],
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn minimal_edits_turn_old_into_new(old in arb_text(), new in arb_text()) {
+            let edits = minimal_edits(&old, &new);
+            prop_assert_eq!(apply(&old, &edits), new);
+        }
+    }
+
+    fn union(base: &str, other: &str) -> String {
+        let edits = union_inserts(base, other);
+        assert!(edits.iter().all(|e| e.from == e.to), "only inserts");
+        apply(base, &edits)
+    }
+
+    #[test]
+    fn a_one_letter_change_in_a_long_line_is_one_small_edit() {
+        let old = format!("{}cat{}", "x".repeat(5000), "y".repeat(5000));
+        let new = format!("{}hat{}", "x".repeat(5000), "y".repeat(5000));
+        assert_eq!(
+            minimal_edits(&old, &new),
+            vec![TextEdit { from: 5000, to: 5001, insert: "h".into() }]
+        );
+    }
+
+    #[test]
+    fn a_rewritten_word_is_one_edit_not_letter_fragments() {
+        let edits = minimal_edits("Highlight text, images\n", "Highlight Heading, images\n");
+        assert_eq!(edits.len(), 1, "{edits:?}");
+    }
+
+    #[test]
+    fn an_unrelated_rewrite_beyond_the_budget_is_replaced_whole() {
+        let old: String = (0..3000).map(|i| format!("old line {i}\n")).collect();
+        let new: String = (0..3000).map(|i| format!("new row {i}\n")).collect();
+        let edits = minimal_edits(&old, &new);
+        assert_eq!(apply(&old, &edits), new);
+    }
+
+    #[test]
+    fn the_union_of_equal_texts_adds_nothing() {
+        assert!(union_inserts("a\nb\n", "a\nb\n").is_empty());
+        assert!(union_inserts("", "").is_empty());
+    }
+
+    #[test]
+    fn the_union_puts_other_lines_after_base_lines_where_they_differ() {
+        assert_eq!(union("a\nB\nc\n", "a\nC\nc\n"), "a\nB\nC\nc\n");
+    }
+
+    #[test]
+    fn the_union_respects_missing_final_newlines() {
+        assert_eq!(union("a\nb", "a\nb\nc"), "a\nb\nc");
+        assert_eq!(union("a\nb", "a\nb\n"), "a\nb");
+        assert_eq!(union("a\nb\n", "a\nc"), "a\nb\nc");
+        assert_eq!(union("a", "b"), "a\nb");
+        assert_eq!(union("", "b"), "b");
+    }
+
+    /// Non-blank lines, sorted. Blank lines are left out: a trailing blank
+    /// line of `other` may become the newline an unterminated `base` lacks.
+    fn lines(s: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = s.lines().filter(|l| !l.is_empty()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn the_union_contains_every_line_of_both(base in arb_text(), other in arb_text()) {
+            let merged = union(&base, &other);
+            let have = lines(&merged);
+            for wanted in [lines(&base), lines(&other)] {
+                // Multiset inclusion: each wanted line matches a distinct line.
+                let mut pool = have.clone();
+                for line in wanted {
+                    let i = pool.iter().position(|l| *l == line);
+                    prop_assert!(i.is_some(), "{:?} missing from {:?}", line, merged);
+                    pool.remove(i.unwrap_or_default());
+                }
+            }
+        }
+    }
 }
