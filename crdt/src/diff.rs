@@ -351,7 +351,11 @@ mod tests {
         let new = format!("{}hat{}", "x".repeat(5000), "y".repeat(5000));
         assert_eq!(
             minimal_edits(&old, &new),
-            vec![TextEdit { from: 5000, to: 5001, insert: "h".into() }]
+            vec![TextEdit {
+                from: 5000,
+                to: 5001,
+                insert: "h".into()
+            }]
         );
     }
 

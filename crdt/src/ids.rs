@@ -82,7 +82,17 @@ mod tests {
         for ok in ["default", "a", "my-vault-2", &"a".repeat(64)] {
             assert_eq!(validate_vault_id(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "-a", "A", "a_b", "a/b", "..", "a.b", &"a".repeat(65), "ä"] {
+        for bad in [
+            "",
+            "-a",
+            "A",
+            "a_b",
+            "a/b",
+            "..",
+            "a.b",
+            &"a".repeat(65),
+            "ä",
+        ] {
             assert_eq!(validate_vault_id(bad), Err(IdError::Vault), "{bad}");
         }
     }
@@ -91,7 +101,14 @@ mod tests {
     fn doc_ids_are_the_index_or_lowercase_hex_file_ids() {
         assert!(validate_doc_id("index").is_ok());
         assert!(validate_doc_id(&new_file_id()).is_ok());
-        for bad in ["", "Index", "../index", &"A".repeat(32), &"a".repeat(31), &"g".repeat(32)] {
+        for bad in [
+            "",
+            "Index",
+            "../index",
+            &"A".repeat(32),
+            &"a".repeat(31),
+            &"g".repeat(32),
+        ] {
             assert_eq!(validate_doc_id(bad), Err(IdError::Doc), "{bad}");
         }
     }

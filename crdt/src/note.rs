@@ -18,8 +18,8 @@ use yrs::types::Delta;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, ClientID, Doc, GetString, Observable, OffsetKind, Options, Out, ReadTxn, StateVector, Text,
-    TextRef, Transact, TransactionMut, Update,
+    Any, ClientID, Doc, GetString, Observable, OffsetKind, Options, Out, ReadTxn, StateVector,
+    Text, TextRef, Transact, TransactionMut, Update,
 };
 
 use crate::diff;
@@ -72,7 +72,9 @@ pub enum DocError {
         at: u32,
     },
     /// Edits must be sorted, non-overlapping, and each `from <= to`.
-    #[error("edit {from}..{to} is reversed or overlaps the previous edit, which ends at {prev_to}")]
+    #[error(
+        "edit {from}..{to} is reversed or overlaps the previous edit, which ends at {prev_to}"
+    )]
     UnorderedEdits {
         /// Start of the offending edit.
         from: u32,
@@ -217,7 +219,8 @@ impl Note {
         // original text when it is applied.
         for edit in edits.iter().rev() {
             if edit.to > edit.from {
-                self.text.remove_range(&mut txn, edit.from, edit.to - edit.from);
+                self.text
+                    .remove_range(&mut txn, edit.from, edit.to - edit.from);
             }
             if !edit.insert.is_empty() {
                 self.text.insert(&mut txn, edit.from, &edit.insert);

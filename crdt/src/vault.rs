@@ -39,8 +39,8 @@ use yrs::types::{Event, PathSegment};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, DeepObservable, Doc, Map, MapPrelim, MapRef, Number, Out, ReadTxn, StateVector,
-    Transact, TransactionMut, Update,
+    Any, DeepObservable, Doc, Map, MapPrelim, MapRef, Number, Out, ReadTxn, StateVector, Transact,
+    TransactionMut, Update,
 };
 
 use crate::ids;
@@ -260,9 +260,15 @@ impl Index {
             return Err(VaultError::IdTaken(id.to_owned()));
         }
         self.ensure_free(path, &[])?;
-        let mut fields: Vec<(&str, Any)> =
-            vec![("path", Any::from(path)), ("kind", Any::from(kind.as_str()))];
-        fields.extend(meta_fields(&meta).into_iter().flat_map(|(k, v)| Some((k, v?))));
+        let mut fields: Vec<(&str, Any)> = vec![
+            ("path", Any::from(path)),
+            ("kind", Any::from(kind.as_str())),
+        ];
+        fields.extend(
+            meta_fields(&meta)
+                .into_iter()
+                .flat_map(|(k, v)| Some((k, v?))),
+        );
         let prelim: MapPrelim = fields.into_iter().collect();
         let mut txn = self.doc.transact_mut();
         self.files.insert(&mut txn, id, prelim);
@@ -338,7 +344,9 @@ impl Index {
     /// Tombstones an entry (`deleted: true`); the entry itself stays.
     /// Deleting a tombstone again is allowed and changes nothing.
     pub fn delete(&mut self, id: &str) -> Result<Vec<u8>, VaultError> {
-        let entry = self.get(id).ok_or_else(|| VaultError::NotFound(id.to_owned()))?;
+        let entry = self
+            .get(id)
+            .ok_or_else(|| VaultError::NotFound(id.to_owned()))?;
         let mut txn = self.doc.transact_mut();
         if !entry.deleted {
             let map = self.entry_map(&txn, id)?;

@@ -45,7 +45,10 @@ fn offsets_count_utf16_code_units() {
 fn inserting_past_the_end_is_out_of_range_and_changes_nothing() {
     let mut note = note_with("abc");
     let err = note.insert(4, "x").unwrap_err();
-    assert!(matches!(err, DocError::OutOfRange { at: 4, len: 3 }), "{err}");
+    assert!(
+        matches!(err, DocError::OutOfRange { at: 4, len: 3 }),
+        "{err}"
+    );
     assert_eq!(note.text(), "abc");
 }
 
@@ -237,7 +240,11 @@ fn importing_disk_text_sends_only_the_changed_words() {
     let disk = text.replacen("plain Markdown", "simple Markdown", 1);
     let update = note.import_text(&disk).unwrap().expect("changed");
     assert_eq!(note.text(), disk);
-    assert!(update.len() < 64, "{} bytes for a one-word change", update.len());
+    assert!(
+        update.len() < 64,
+        "{} bytes for a one-word change",
+        update.len()
+    );
 }
 
 #[test]
@@ -260,7 +267,10 @@ fn importing_disk_text_keeps_a_concurrent_edit_elsewhere() {
 #[test]
 fn merging_an_identical_copy_adds_nothing() {
     let mut note = note_with("# Title\n\nSame body.\n");
-    assert!(note.merge_union("# Title\n\nSame body.\n").unwrap().is_none());
+    assert!(note
+        .merge_union("# Title\n\nSame body.\n")
+        .unwrap()
+        .is_none());
     assert_eq!(note.text(), "# Title\n\nSame body.\n");
 }
 
@@ -271,7 +281,12 @@ fn merging_a_divergent_copy_keeps_common_paragraphs_once() {
         .unwrap()
         .expect("something to add");
     let text = note.text();
-    for part in ["# Title\n", "Mine only.\n", "Theirs only.\n", "Shared end.\n"] {
+    for part in [
+        "# Title\n",
+        "Mine only.\n",
+        "Theirs only.\n",
+        "Shared end.\n",
+    ] {
         assert_eq!(text.matches(part).count(), 1, "{part:?} in {text:?}");
     }
     assert!(text.find("Mine only").unwrap() < text.find("Theirs only").unwrap());

@@ -82,13 +82,14 @@ fn replay_concurrent(trace: &Trace) -> Vec<Note> {
                 *v = (*v).max(*c);
             }
         }
-        assert_eq!(seen[a][a], version[a], "an agent's transactions form a chain");
+        assert_eq!(
+            seen[a][a], version[a],
+            "an agent's transactions form a chain"
+        );
         for b in (0..agents).filter(|&b| b != a) {
             assert!(seen[a][b] <= version[b], "a version never goes back");
-            for k in seen[a][b]..version[b] {
-                for update in &updates[b][k] {
-                    notes[a].apply_remote(update).expect("peer update");
-                }
+            for update in updates[b][seen[a][b]..version[b]].iter().flatten() {
+                notes[a].apply_remote(update).expect("peer update");
             }
             seen[a][b] = version[b];
         }
