@@ -39,77 +39,24 @@ use yrs::types::{Event, PathSegment};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, DeepObservable, Doc, Map, MapPrelim, MapRef, Number, Out, ReadTxn, StateVector, Transact,
+    Any, DeepObservable, Doc, Map, MapPrelim, MapRef, Out, ReadTxn, StateVector, Transact,
     TransactionMut, Update,
 };
 
 use crate::ids;
 use crate::note::{new_doc, DocError};
 
+mod entry;
+mod path;
+
+use entry::{meta_fields, read_entry};
+pub use entry::{Entry, EntryKind, EntryMeta};
+pub use path::{validate_path, MAX_PATH_BYTES};
+
 /// Name of the root `Y.Map` holding the entries.
 pub const FILES: &str = "files";
 
-/// Longest accepted path, in bytes.
-pub const MAX_PATH_BYTES: usize = 1024;
-
 const OBSERVER_KEY: &str = "tessera-index-changes";
-
-/// What a file is: a note (its own CRDT doc) or a blob (content-addressed bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EntryKind {
-    /// A Markdown note; its doc id is the entry's id.
-    Note,
-    /// An attachment stored by blake3 hash.
-    Blob,
-}
-
-impl EntryKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Note => "note",
-            EntryKind::Blob => "blob",
-        }
-    }
-
-    fn parse(s: &str) -> Option<EntryKind> {
-        match s {
-            "note" => Some(EntryKind::Note),
-            "blob" => Some(EntryKind::Blob),
-            _ => None,
-        }
-    }
-}
-
-/// File metadata; every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryMeta {
-    /// blake3 hex of the content (for blobs: their address).
-    pub hash: Option<String>,
-    /// Size in bytes.
-    pub size: Option<u64>,
-    /// Modification time, milliseconds since the Unix epoch.
-    pub mtime: Option<u64>,
-}
-
-/// One file as recorded in the index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Entry {
-    /// Stable file id (32 lowercase hex digits).
-    pub id: String,
-    /// Vault-relative path.
-    pub path: String,
-    /// Note or blob.
-    pub kind: EntryKind,
-    /// Hash, size and mtime.
-    #[serde(flatten)]
-    pub meta: EntryMeta,
-    /// Tombstone flag.
-    pub deleted: bool,
-    /// Set when this entry lost a path conflict: the id it was merged into.
-    pub merged_into: Option<String>,
-}
 
 /// Why an index operation was refused. A refused operation changes nothing.
 #[derive(Debug, Error)]
@@ -151,36 +98,6 @@ pub struct PathConflict {
     pub winner: String,
     /// The other ids, ascending; each is retired by the device that made it.
     pub losers: Vec<String>,
-}
-
-/// Checks a vault-relative path: `/`-separated, non-empty, at most
-/// [`MAX_PATH_BYTES`] bytes, no leading `/`, no empty, `.` or `..` segment,
-/// no backslash, NUL or other control character.
-pub fn validate_path(path: &str) -> Result<(), VaultError> {
-    let reason = if path.is_empty() {
-        Some("empty")
-    } else if path.len() > MAX_PATH_BYTES {
-        Some("longer than 1024 bytes")
-    } else if path.starts_with('/') {
-        Some("must be relative (no leading '/')")
-    } else if path.contains('\\') {
-        Some("backslash is not a separator; use '/'")
-    } else if path.chars().any(char::is_control) {
-        Some("contains NUL or a control character")
-    } else if path.split('/').any(str::is_empty) {
-        Some("empty segment (trailing or doubled '/')")
-    } else if path.split('/').any(|s| s == "." || s == "..") {
-        Some("'.' and '..' segments are not allowed")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(VaultError::BadPath {
-            path: path.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Ids whose entries changed, collected while `apply_remote` runs.
@@ -487,44 +404,6 @@ impl Index {
             _ => Err(VaultError::NotFound(id.to_owned())),
         }
     }
-}
-
-/// The optional fields of `meta` as map values (`None` = absent).
-fn meta_fields(meta: &EntryMeta) -> [(&'static str, Option<Any>); 3] {
-    let number = |n: u64| Any::Number(Number::Int(i64::try_from(n).unwrap_or(i64::MAX)));
-    [
-        ("hash", meta.hash.as_deref().map(Any::from)),
-        ("size", meta.size.map(number)),
-        ("mtime", meta.mtime.map(number)),
-    ]
-}
-
-/// Reads one entry; `None` for values that are not a well-formed entry map
-/// (written by a foreign client), which are then ignored rather than trusted.
-fn read_entry<T: ReadTxn>(txn: &T, id: &str, value: Out) -> Option<Entry> {
-    let Out::YMap(map) = value else {
-        return None;
-    };
-    let string = |key: &str| match map.get(txn, key) {
-        Some(Out::Any(Any::String(s))) => Some(s.to_string()),
-        _ => None,
-    };
-    let number = |key: &str| match map.get(txn, key) {
-        Some(Out::Any(Any::Number(n))) => n.as_i64().and_then(|n| u64::try_from(n).ok()),
-        _ => None,
-    };
-    Some(Entry {
-        id: id.to_owned(),
-        path: string("path")?,
-        kind: EntryKind::parse(&string("kind")?)?,
-        meta: EntryMeta {
-            hash: string("hash"),
-            size: number("size"),
-            mtime: number("mtime"),
-        },
-        deleted: matches!(map.get(txn, "deleted"), Some(Out::Any(Any::Bool(true)))),
-        merged_into: string("mergedInto"),
-    })
 }
 
 /// Adds the ids an observed event touched: keys of `files` itself, or the
