@@ -6,8 +6,8 @@
 //!
 //! Local changes return the v1 update of exactly that change, ready to send.
 //! Remote updates come back as a delta the editor can apply to the text it
-//! shows. Text read from disk enters only as a minimal diff (see
-//! the private `diff` module), never as delete-all plus insert-all, so a concurrent edit
+//! shows. Text read from disk enters only as a minimal diff (see the private
+//! `diff` module), never as delete-all plus insert-all, so a concurrent edit
 //! elsewhere in the note survives an external change to the file.
 
 use std::sync::{Arc, Mutex, PoisonError};
