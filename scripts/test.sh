@@ -56,6 +56,7 @@ node_tests() {
 step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo clippy (wasm bindings)" cargo clippy -p tessera-crdt --features wasm --target wasm32-unknown-unknown -- -D warnings
 step "cargo test" cargo test --workspace
 step "yjs fixtures up to date" check_yjs_fixtures
 step "WASM build (scripts/build-wasm.sh)" scripts/build-wasm.sh

@@ -16,12 +16,19 @@ struct Op {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: replay TRACE.json.gz")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: replay TRACE.json.gz")?;
     let mut json = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(&path)?).read_to_string(&mut json)?;
     let trace: serde_json::Value = serde_json::from_str(&json)?;
-    let start = trace["startContent"].as_str().unwrap_or_default().to_owned();
-    let end = trace["endContent"].as_str().ok_or("trace has no endContent")?;
+    let start = trace["startContent"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let end = trace["endContent"]
+        .as_str()
+        .ok_or("trace has no endContent")?;
     let ops = to_utf16_ops(&trace, &start)?;
 
     let t0 = Instant::now();
@@ -40,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     let ok = note.text() == end;
     let state = note.encode_state().len();
-    println!("{}", serde_json::json!({ "ops": ops.len(), "ms": ms, "ok": ok, "state_bytes": state }));
+    println!(
+        "{}",
+        serde_json::json!({ "ops": ops.len(), "ms": ms, "ok": ok, "state_bytes": state })
+    );
     if ok {
         Ok(())
     } else {
@@ -50,7 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Converts code-point positions to UTF-16 outside the timed section. ASCII
 /// traces convert for free; others walk a char model (slow, but untimed).
-fn to_utf16_ops(trace: &serde_json::Value, start: &str) -> Result<Vec<Op>, Box<dyn std::error::Error>> {
+fn to_utf16_ops(
+    trace: &serde_json::Value,
+    start: &str,
+) -> Result<Vec<Op>, Box<dyn std::error::Error>> {
     let txns = trace["txns"].as_array().ok_or("trace has no txns")?;
     let mut chars: Vec<char> = start.chars().collect();
     let mut ascii = start.is_ascii();
@@ -69,7 +82,11 @@ fn to_utf16_ops(trace: &serde_json::Value, start: &str) -> Result<Vec<Op>, Box<d
                 (u16_at as u32, u16_del as u32)
             };
             chars.splice(pos..pos + del, ins.chars());
-            ops.push(Op { at, delete, insert: ins });
+            ops.push(Op {
+                at,
+                delete,
+                insert: ins,
+            });
         }
     }
     Ok(ops)

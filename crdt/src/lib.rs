@@ -15,10 +15,14 @@ pub mod hash;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod note;
 pub mod protocol;
 pub mod room;
 pub mod snapshot;
 pub mod token;
+pub mod vault;
+
+mod diff;
 
 #[cfg(feature = "wasm")]
 pub mod wasm;

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, Options, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::ids::random_client_id;
 
@@ -48,10 +48,8 @@ pub(crate) struct CrdtDoc {
 impl CrdtDoc {
     /// An empty doc with a fresh client id (the relay writes only on restore).
     pub fn new() -> Self {
-        let mut options = Options::with_client_id(yrs::block::ClientID::new(random_client_id()));
-        options.offset_kind = yrs::OffsetKind::Utf16;
         CrdtDoc {
-            doc: Doc::with_options(options),
+            doc: crate::note::new_doc(random_client_id()),
             approx_bytes: 0,
         }
     }

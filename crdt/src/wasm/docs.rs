@@ -18,13 +18,17 @@ impl WasmNote {
     /// An empty note editing as `clientId`.
     #[wasm_bindgen(constructor)]
     pub fn new(client: f64) -> Result<WasmNote, JsError> {
-        Ok(WasmNote { inner: Note::new(client_id(client)?) })
+        Ok(WasmNote {
+            inner: Note::new(client_id(client)?),
+        })
     }
 
     /// A note restored from a stored state (a yrs v1 update).
     #[wasm_bindgen(js_name = fromUpdate)]
     pub fn from_update(client: f64, update: &[u8]) -> Result<WasmNote, JsError> {
-        Ok(WasmNote { inner: Note::from_update(client_id(client)?, update).map_err(to_js_err)? })
+        Ok(WasmNote {
+            inner: Note::from_update(client_id(client)?, update).map_err(to_js_err)?,
+        })
     }
 
     /// The current text.
@@ -155,25 +159,45 @@ impl WasmIndex {
     /// An empty index editing as `clientId`.
     #[wasm_bindgen(constructor)]
     pub fn new(client: f64) -> Result<WasmIndex, JsError> {
-        Ok(WasmIndex { inner: Index::new(client_id(client)?) })
+        Ok(WasmIndex {
+            inner: Index::new(client_id(client)?),
+        })
     }
 
     /// An index restored from a stored state.
     #[wasm_bindgen(js_name = fromUpdate)]
     pub fn from_update(client: f64, update: &[u8]) -> Result<WasmIndex, JsError> {
-        Ok(WasmIndex { inner: Index::from_update(client_id(client)?, update).map_err(to_js_err)? })
+        Ok(WasmIndex {
+            inner: Index::from_update(client_id(client)?, update).map_err(to_js_err)?,
+        })
     }
 
     /// Creates an entry (`kind`: "note" | "blob"; `metaJson`: `{hash?, size?, mtime?}` or "").
-    pub fn create(&mut self, path: &str, kind_name: &str, meta_json: &str) -> Result<Created, JsError> {
-        let (id, update) = self.inner.create(path, kind(kind_name)?, meta(meta_json)?).map_err(to_js_err)?;
+    pub fn create(
+        &mut self,
+        path: &str,
+        kind_name: &str,
+        meta_json: &str,
+    ) -> Result<Created, JsError> {
+        let (id, update) = self
+            .inner
+            .create(path, kind(kind_name)?, meta(meta_json)?)
+            .map_err(to_js_err)?;
         Ok(Created { id, update })
     }
 
     /// Creates an entry under a chosen id.
     #[wasm_bindgen(js_name = createWithId)]
-    pub fn create_with_id(&mut self, id: &str, path: &str, kind_name: &str, meta_json: &str) -> Result<Vec<u8>, JsError> {
-        self.inner.create_with_id(id, path, kind(kind_name)?, meta(meta_json)?).map_err(to_js_err)
+    pub fn create_with_id(
+        &mut self,
+        id: &str,
+        path: &str,
+        kind_name: &str,
+        meta_json: &str,
+    ) -> Result<Vec<u8>, JsError> {
+        self.inner
+            .create_with_id(id, path, kind(kind_name)?, meta(meta_json)?)
+            .map_err(to_js_err)
     }
 
     /// Renames an entry, keeping its id.

@@ -96,19 +96,29 @@ impl Frame {
 #[wasm_bindgen(js_name = decodeFrame)]
 pub fn decode_frame(bytes: &[u8]) -> Result<Frame, JsError> {
     let f = VaultFrame::decode(bytes, &Limits::default()).map_err(to_js_err)?;
-    let mut out = Frame { doc: f.doc.to_owned(), ..Frame::default() };
+    let mut out = Frame {
+        doc: f.doc.to_owned(),
+        ..Frame::default()
+    };
     match f.message {
         Message::Sync(SyncMessage::Step1(p)) => (out.kind, out.payload) = ("step1", p.to_vec()),
         Message::Sync(SyncMessage::Step2(p)) => (out.kind, out.payload) = ("step2", p.to_vec()),
         Message::Sync(SyncMessage::Update(p)) => (out.kind, out.payload) = ("update", p.to_vec()),
         Message::Awareness(p) => (out.kind, out.payload) = ("awareness", p.to_vec()),
-        Message::PermissionDenied { reason } => (out.kind, out.text) = ("permission-denied", reason.to_owned()),
+        Message::PermissionDenied { reason } => {
+            (out.kind, out.text) = ("permission-denied", reason.to_owned())
+        }
         Message::QueryAwareness => out.kind = "query-awareness",
         Message::Ack { seq } => (out.kind, out.seq) = ("ack", seq as f64),
         Message::ChangesSince { epoch, cursor } => {
             (out.kind, out.epoch, out.cursor) = ("changes-since", epoch.to_owned(), cursor as f64)
         }
-        Message::Changes { epoch, cursor, reset, docs } => {
+        Message::Changes {
+            epoch,
+            cursor,
+            reset,
+            docs,
+        } => {
             out.kind = "changes";
             out.epoch = epoch.to_owned();
             out.cursor = cursor as f64;
@@ -116,9 +126,15 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, JsError> {
             out.docs = docs.into_iter().map(str::to_owned).collect();
         }
         Message::Error { code, seq, text } => {
-            (out.kind, out.code, out.seq, out.text) = ("error", code.name().to_owned(), seq as f64, text.to_owned())
+            (out.kind, out.code, out.seq, out.text) =
+                ("error", code.name().to_owned(), seq as f64, text.to_owned())
         }
-        Message::Hello { server, scope, epoch, cursor } => {
+        Message::Hello {
+            server,
+            scope,
+            epoch,
+            cursor,
+        } => {
             out.kind = "hello";
             out.server = server.to_owned();
             out.scope = scope.to_owned();
@@ -162,15 +178,27 @@ pub fn encode_query_awareness(doc: &str) -> Vec<u8> {
 /// Asks which docs changed since `cursor` of `epoch` (vault-level).
 #[wasm_bindgen(js_name = encodeChangesSince)]
 pub fn encode_changes_since(epoch: &str, cursor: f64) -> Vec<u8> {
-    Message::ChangesSince { epoch, cursor: cursor.max(0.0) as u64 }.to_vault_frame(VAULT_LEVEL)
+    Message::ChangesSince {
+        epoch,
+        cursor: cursor.max(0.0) as u64,
+    }
+    .to_vault_frame(VAULT_LEVEL)
 }
 
 /// An awareness update with one client's state (`"null"` to leave).
 #[wasm_bindgen(js_name = encodeAwarenessUpdate)]
-pub fn encode_awareness_update(client: f64, clock: f64, state_json: &str) -> Result<Vec<u8>, JsError> {
+pub fn encode_awareness_update(
+    client: f64,
+    clock: f64,
+    state_json: &str,
+) -> Result<Vec<u8>, JsError> {
     let client = super::client_id(client)?;
     let clock = super::client_id(clock)?;
-    Ok(awareness::encode_update(&[AwarenessEntry { client, clock, state: state_json }]))
+    Ok(awareness::encode_update(&[AwarenessEntry {
+        client,
+        clock,
+        state: state_json,
+    }]))
 }
 
 /// Decodes an awareness update into a JSON array of

@@ -50,9 +50,11 @@ pub(crate) fn to_js_err(e: impl std::fmt::Display) -> JsError {
 }
 
 pub(crate) fn client_id(id: f64) -> Result<u64, JsError> {
-    if id.is_finite() && id >= 0.0 && id < 9_007_199_254_740_992.0 && id.fract() == 0.0 {
+    if (0.0..9_007_199_254_740_992.0).contains(&id) && id.fract() == 0.0 {
         Ok(id as u64)
     } else {
-        Err(JsError::new("client id must be an integer between 0 and 2^53"))
+        Err(JsError::new(
+            "client id must be an integer between 0 and 2^53",
+        ))
     }
 }
