@@ -45,12 +45,16 @@ if (engine === 'wasm') {
   run = () => {
     const doc = new Y.Doc();
     doc.clientID = 1;
+    // Like a provider, take each keystroke's update: Tessera's note returns one per edit too.
+    let updateBytes = 0;
+    doc.on('update', (u) => { updateBytes += u.length; });
     const text = doc.getText('content');
     if (trace.startContent) text.insert(0, trace.startContent);
     for (const [at, del, ins] of ops) {
       if (del > 0) text.delete(at, del);
       if (ins) text.insert(at, ins);
     }
+    if (updateBytes === 0) throw new Error('no updates emitted');
     return text.toString();
   };
 } else {
