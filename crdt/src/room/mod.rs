@@ -515,6 +515,29 @@ impl Room {
         out
     }
 
+    /// The merged state of a loaded doc (for restore and export), or `None`
+    /// when it is not loaded and ready.
+    pub fn doc_state(&self, doc: &str) -> Option<Vec<u8>> {
+        match &self.docs.get(doc)?.phase {
+            Phase::Ready(crdt) => crdt.encode_state().ok(),
+            _ => None,
+        }
+    }
+
+    /// A change made by the relay itself (restoring an old version): logged,
+    /// forwarded to every session on the doc and snapshotted like any write.
+    /// The doc must be loaded ([`Room::doc_state`] returns `Some`).
+    pub fn server_write(&mut self, doc: &str, update: &[u8], now: u64) -> Result<Vec<Effect>, CrdtError> {
+        let mut out = Vec::new();
+        let Some(LiveDoc { phase: Phase::Ready(crdt), .. }) = self.docs.get_mut(doc) else {
+            return Err(CrdtError::Malformed("the doc is not loaded".to_owned()));
+        };
+        if let Applied::Changed { effective } = crdt.apply(update)? {
+            self.record_change(doc, effective.into(), None, now, &mut out);
+        }
+        Ok(out)
+    }
+
     /// Counts for metrics.
     pub fn stats(&self) -> RoomStats {
         RoomStats {
@@ -752,28 +775,8 @@ impl Room {
         };
         let ticket = match result {
             Ok(Applied::Changed { effective }) => {
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                live.snap.changed(ticket, now);
-                self.dirty.insert(doc.to_owned());
-                self.catalog.insert(doc.to_owned(), ticket);
-                let effective = Bytes::from(effective);
-                out.push(Effect::Persist {
-                    ticket,
-                    doc: doc.to_owned(),
-                    update: effective.clone(),
-                });
-                let from_vault = self
-                    .sessions
-                    .get(&session)
-                    .is_some_and(|s| s.endpoint == Endpoint::Vault);
-                self.broadcast(
-                    doc,
-                    from_vault.then_some(session),
-                    &Message::Sync(SyncMessage::Update(&effective)),
-                    out,
-                );
-                ticket
+                let from_vault = self.sessions.get(&session).is_some_and(|s| s.endpoint == Endpoint::Vault);
+                self.record_change(doc, effective.into(), from_vault.then_some(session), now, out)
             }
             Ok(Applied::Unchanged) => self.next_ticket - 1,
             Err(CrdtError::Malformed(e)) => {
@@ -802,6 +805,21 @@ impl Room {
     }
 
     // ----- helpers -----
+
+    /// Logs a change under a new ticket, marks the doc for a snapshot and
+    /// forwards it to the doc's sessions (except `skip`). Returns the ticket.
+    fn record_change(&mut self, doc: &str, update: Bytes, skip: Option<SessionId>, now: u64, out: &mut Vec<Effect>) -> u64 {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        if let Some(live) = self.docs.get_mut(doc) {
+            live.snap.changed(ticket, now);
+        }
+        self.dirty.insert(doc.to_owned());
+        self.catalog.insert(doc.to_owned(), ticket);
+        out.push(Effect::Persist { ticket, doc: doc.to_owned(), update: update.clone() });
+        self.broadcast(doc, skip, &Message::Sync(SyncMessage::Update(&update)), out);
+        ticket
+    }
 
     /// The doc's live state, starting a load if it is not in memory.
     fn live(&mut self, doc: &str, now: u64, out: &mut Vec<Effect>) -> &mut LiveDoc {
