@@ -652,7 +652,7 @@ fn recovery_replays_the_log_over_the_snapshot_and_snapshots_the_result() {
     let mut r = room();
     let fx = r.recover(8, [(NOTE.to_owned(), 7, 7)]);
     assert_eq!(loads(&fx), vec![NOTE.to_owned()]);
-    r.doc_loaded(NOTE, Some(&snap), 3, &[(7, logged)], 0);
+    r.doc_loaded(NOTE, Some(&snap), 3, &[(7, Bytes::from(logged))], 0);
     let fx = r.flush();
     let (state, covers) = fx
         .iter()

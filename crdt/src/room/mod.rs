@@ -299,7 +299,7 @@ impl Room {
         doc: &str,
         snapshot: Option<&[u8]>,
         covers: u64,
-        log: &[(u64, Vec<u8>)],
+        log: &[(u64, Bytes)],
         now: u64,
     ) -> Vec<Effect> {
         let mut out = Vec::new();
@@ -315,7 +315,7 @@ impl Room {
         for bytes in snapshot.into_iter().chain(
             log.iter()
                 .filter(|(t, _)| *t > covers)
-                .map(|(_, u)| u.as_slice()),
+                .map(|(_, u)| u.as_ref()),
         ) {
             if let Err(e) = crdt.apply(bytes) {
                 failure = Some(format!("stored state could not be applied: {e}"));
