@@ -107,7 +107,8 @@ worker_build() {
   fi
 }
 
-# SeaweedFS: a real S3-compatible server for the relay's storage tests.
+# SeaweedFS: a real S3-compatible server for the relay's storage tests
+# (they start it through scripts/seaweedfs.sh).
 seaweedfs() {
   if command -v weed >/dev/null 2>&1; then
     say "SeaweedFS (weed): present"

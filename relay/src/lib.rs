@@ -1,0 +1,10 @@
+//! Tessera's self-hosted relay: the I/O shell around the core's room.
+//!
+//! The core (`tessera-crdt`) decides everything — protocol, acks, snapshots,
+//! limits, tokens. This crate moves bytes: WebSockets and HTTP (axum), the
+//! write-ahead log on local disk, and snapshots in a [`store::Store`] (a local
+//! directory by default, or S3).
+
+pub mod config;
+pub mod store;
+pub mod wal;

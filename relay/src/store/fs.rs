@@ -1,0 +1,542 @@
+//! [`FsStore`]: objects as files under `<data>/objects/<key>`.
+//!
+//! Writes are atomic: the content goes to a temp file in the object's
+//! directory, is fsynced, and is renamed over the object; then the directory
+//! is fsynced so the rename itself survives a crash. A crash leaves at worst
+//! a temp file, which readers never see (temp names cannot be keys) and which
+//! the next [`FsStore::open`] removes.
+//!
+//! One process owns a data dir: `open` takes an exclusive `flock` on
+//! `<data>/LOCK` for the store's lifetime. That makes in-process locking
+//! enough for conditional writes: every write to a key holds that key's lock
+//! stripe from the condition check until the rename is durable.
+
+use std::fs::{self, File, TryLockError};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tessera_crdt::hash::blake3_hex;
+use tokio::task::spawn_blocking;
+
+use super::{
+    validate_key, validate_prefix, ETag, Object, PutCondition, PutOutcome, Store, StoreError,
+};
+
+/// Temp files start with this; no key segment can (ids are `[a-z0-9-]`).
+const TEMP_PREFIX: &str = ".tmp.";
+
+/// Lock stripes: writes to different keys rarely contend, writes to one key
+/// are serialised.
+const STRIPES: usize = 64;
+
+/// The filesystem store. Cheap to clone.
+#[derive(Clone)]
+pub struct FsStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The data dir as given, for `describe`.
+    data: PathBuf,
+    /// `<data>/objects`, canonical, so the containment check compares like
+    /// with like.
+    objects: PathBuf,
+    stripes: Vec<Mutex<()>>,
+    next_temp: AtomicU64,
+    /// Held (flocked) for the store's lifetime; released when dropped.
+    _lock: File,
+}
+
+impl FsStore {
+    /// Opens (creating if needed) the store in `data`, takes the data dir's
+    /// lock, and removes temp files left by a crash.
+    pub async fn open(data: impl Into<PathBuf>) -> Result<FsStore, StoreError> {
+        let data = data.into();
+        let inner = spawn_blocking(move || Inner::open(data))
+            .await
+            .map_err(join_error)??;
+        Ok(FsStore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The path of `key`'s file, after checking that `key` is in the layout
+    /// and (belt and braces) that the path stays under `objects`.
+    fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
+        validate_key(key)?;
+        self.inner.join(key)
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        spawn_blocking(move || f(&inner))
+            .await
+            .map_err(join_error)?
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io(io::Error::other(format!("storage task failed: {e}")))
+}
+
+impl Inner {
+    fn open(data: PathBuf) -> Result<Inner, StoreError> {
+        fs::create_dir_all(&data)?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data.join("LOCK"))?;
+        // std's flock wrapper (Rust 1.89+; the machines run 1.95).
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(StoreError::InUse(data)),
+            Err(TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let objects = data.join("objects");
+        if !objects.is_dir() {
+            fs::create_dir(&objects)?;
+            sync_dir(&data)?;
+        }
+        let objects = objects.canonicalize()?;
+        let removed = remove_temp_files(&objects)?;
+        if removed > 0 {
+            tracing::info!(removed, "removed temp files left by an interrupted write");
+        }
+        Ok(Inner {
+            data,
+            objects,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            next_temp: AtomicU64::new(0),
+            _lock: lock,
+        })
+    }
+
+    fn join(&self, rel: &str) -> Result<PathBuf, StoreError> {
+        let mut path = self.objects.clone();
+        for segment in rel.split('/').filter(|s| !s.is_empty()) {
+            path.push(segment);
+        }
+        let contained = path.starts_with(&self.objects)
+            && path
+                .strip_prefix(&self.objects)
+                .is_ok_and(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))));
+        if contained {
+            Ok(path)
+        } else {
+            Err(StoreError::BadKey(rel.to_owned()))
+        }
+    }
+
+    fn stripe(&self, key: &str) -> MutexGuard<'_, ()> {
+        let index = key
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+            % STRIPES;
+        // The guarded value is (): a panic elsewhere cannot leave it
+        // inconsistent, so poisoning is ignored.
+        self.stripes[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, path: &Path) -> Result<Option<Object>, StoreError> {
+        match fs::read(path) {
+            Ok(bytes) => Ok(Some(Object {
+                etag: etag_of(&bytes),
+                bytes: Bytes::from(bytes),
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        path: &Path,
+        bytes: &[u8],
+        cond: &PutCondition,
+    ) -> Result<PutOutcome, StoreError> {
+        let dir = path
+            .parent()
+            .ok_or_else(|| StoreError::BadKey(key.to_owned()))?;
+        self.ensure_dir(dir)?;
+        // Write and fsync outside the key's lock: only the check and the
+        // rename need to be atomic.
+        let temp = self.write_temp(dir, path, bytes)?;
+        let _guard = self.stripe(key);
+        let holds = match cond {
+            PutCondition::Always => true,
+            PutCondition::IfAbsent => !exists(path)?,
+            PutCondition::IfMatch(want) => match fs::read(path) {
+                Ok(current) => etag_of(&current) == *want,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        if !holds {
+            return Ok(PutOutcome::PreconditionFailed);
+        }
+        fs::rename(temp.path(), path)?;
+        temp.committed();
+        // The lock is held until the rename is durable, so no one acts on
+        // a version a crash could still take back.
+        sync_dir(dir)?;
+        Ok(PutOutcome::Written(etag_of(bytes)))
+    }
+
+    fn write_temp(&self, dir: &Path, path: &Path, bytes: &[u8]) -> Result<TempFile, StoreError> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("object");
+        let n = self.next_temp.fetch_add(1, Ordering::Relaxed);
+        let temp = TempFile(Some(
+            dir.join(format!("{TEMP_PREFIX}{name}.{}.{n}", std::process::id())),
+        ));
+        let mut file = File::create_new(temp.path())?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        Ok(temp)
+    }
+
+    fn delete(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        let _guard = self.stripe(key);
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        // Directories are left in place even when empty: removing one could
+        // race a concurrent put of another key into it.
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let dir = self.join(prefix)?;
+        let mut keys = Vec::new();
+        walk(&dir, prefix.trim_end_matches('/'), &mut keys)?;
+        keys.retain(|key| tessera_crdt::keys::StorageKey::parse(key).is_some());
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Creates `dir` and any missing parents below `objects`, fsyncing each
+    /// parent so the new entries survive a crash.
+    fn ensure_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let rel = dir
+            .strip_prefix(&self.objects)
+            .map_err(|_| StoreError::BadKey(dir.display().to_string()))?;
+        let mut current = self.objects.clone();
+        for component in rel.components() {
+            let parent = current.clone();
+            current.push(component);
+            match fs::create_dir(&current) {
+                Ok(()) => sync_dir(&parent)?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A temp file removed on drop unless it was renamed into place.
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    fn committed(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            if let Err(e) = fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove temp file");
+            }
+        }
+    }
+}
+
+fn etag_of(bytes: &[u8]) -> ETag {
+    ETag(blake3_hex(bytes))
+}
+
+fn exists(path: &Path) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Appends `key_prefix/...` for every file under `dir`; a missing `dir` is
+/// an empty listing.
+fn walk(dir: &Path, key_prefix: &str, keys: &mut Vec<String>) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        // Non-UTF-8 names cannot be keys.
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let key = format!("{key_prefix}/{name}");
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&entry.path(), &key, keys)?;
+        } else if kind.is_file() {
+            keys.push(key);
+        }
+    }
+    Ok(())
+}
+
+/// Removes temp files anywhere under `dir`; returns how many.
+fn remove_temp_files(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            removed += remove_temp_files(&entry.path())?;
+        } else if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[async_trait::async_trait]
+impl Store for FsStore {
+    async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        let path = self.path_of(key)?;
+        self.blocking(move |inner| inner.get(&path)).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        cond: PutCondition,
+    ) -> Result<PutOutcome, StoreError> {
+        let path = self.path_of(key)?;
+        let key = key.to_owned();
+        self.blocking(move |inner| inner.put(&key, &path, &bytes, &cond))
+            .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        let key = key.to_owned();
+        self.blocking(move |inner| inner.delete(&key, &path)).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        validate_prefix(prefix)?;
+        let prefix = prefix.to_owned();
+        self.blocking(move |inner| inner.list(&prefix)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        // The objects dir must still be there and readable (a vanished or
+        // unmounted volume fails here).
+        self.blocking(|inner| {
+            fs::read_dir(&inner.objects)?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        format!("fs:{}", self.inner.data.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_crdt::keys::{head_key, manifest_key, DocId, VaultId};
+
+    fn key() -> String {
+        head_key(&VaultId::new("v1").unwrap(), &DocId::index())
+    }
+
+    #[tokio::test]
+    async fn a_second_open_of_the_same_data_dir_is_refused_while_the_first_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = FsStore::open(dir.path()).await.unwrap();
+        let second = FsStore::open(dir.path()).await;
+        assert!(
+            matches!(second, Err(StoreError::InUse(_))),
+            "{:?}",
+            second.err()
+        );
+        drop(first);
+        FsStore::open(dir.path()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_temp_file_left_by_a_crashed_write_is_never_read_or_listed_and_is_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        store
+            .put(
+                &key(),
+                Bytes::from_static(b"complete"),
+                PutCondition::Always,
+            )
+            .await
+            .unwrap();
+        drop(store);
+
+        // What a crash between writing the temp file and renaming it leaves.
+        let object = dir.path().join("objects").join(key());
+        let temp = object.with_file_name(format!("{TEMP_PREFIX}head.1.0"));
+        fs::write(&temp, b"partial").unwrap();
+
+        let store = FsStore::open(dir.path()).await.unwrap();
+        assert!(!temp.exists(), "temp file should be removed on open");
+        let got = store.get(&key()).await.unwrap().unwrap();
+        assert_eq!(&got.bytes[..], b"complete");
+        assert_eq!(store.list("vaults/v1/").await.unwrap(), vec![key()]);
+    }
+
+    #[tokio::test]
+    async fn a_temp_file_is_not_listed_even_before_it_is_cleaned_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        store
+            .put(&key(), Bytes::from_static(b"x"), PutCondition::Always)
+            .await
+            .unwrap();
+        let object = dir.path().join("objects").join(key());
+        fs::write(
+            object.with_file_name(format!("{TEMP_PREFIX}head.9.9")),
+            b"p",
+        )
+        .unwrap();
+        assert_eq!(store.list("vaults/v1/").await.unwrap(), vec![key()]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_racing_a_writer_see_only_whole_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        let versions: Vec<Bytes> = (0..4u8).map(|i| Bytes::from(vec![i; 512 * 1024])).collect();
+        store
+            .put(&key(), versions[0].clone(), PutCondition::Always)
+            .await
+            .unwrap();
+
+        let writer = {
+            let (store, versions) = (store.clone(), versions.clone());
+            tokio::spawn(async move {
+                for i in 0..24 {
+                    let bytes = versions[i % versions.len()].clone();
+                    store
+                        .put(&key(), bytes, PutCondition::Always)
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        let mut reads = 0;
+        while !writer.is_finished() || reads == 0 {
+            let got = store.get(&key()).await.unwrap().unwrap();
+            assert!(
+                versions.contains(&got.bytes),
+                "read a partial or mixed object"
+            );
+            assert_eq!(got.etag, etag_of(&got.bytes));
+            reads += 1;
+        }
+        writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_keys_write_nothing_anywhere_on_disk() {
+        let outer = tempfile::tempdir().unwrap();
+        let data = outer.path().join("data");
+        let store = FsStore::open(&data).await.unwrap();
+        for bad in [
+            "../x",
+            "vaults/../../x",
+            "vaults/../../../x",
+            "/x",
+            "vaults/UPPER/manifest",
+        ] {
+            let put = store
+                .put(bad, Bytes::from_static(b"evil"), PutCondition::Always)
+                .await;
+            assert!(matches!(put, Err(StoreError::BadKey(_))), "{bad}");
+        }
+        let outside: Vec<_> = fs::read_dir(outer.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(outside, vec!["data"]);
+        let inside: Vec<_> = fs::read_dir(data.join("objects")).unwrap().collect();
+        assert!(inside.is_empty(), "{inside:?}");
+    }
+
+    #[tokio::test]
+    async fn objects_live_under_the_data_dir_at_their_key_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        let key = manifest_key(&VaultId::new("v1").unwrap());
+        store
+            .put(&key, Bytes::from_static(b"{}"), PutCondition::IfAbsent)
+            .await
+            .unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("objects/vaults/v1/manifest")).unwrap(),
+            b"{}"
+        );
+        assert_eq!(store.describe(), format!("fs:{}", dir.path().display()));
+    }
+
+    #[tokio::test]
+    async fn ping_fails_when_the_objects_dir_has_vanished() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        store.ping().await.unwrap();
+        fs::remove_dir_all(dir.path().join("objects")).unwrap();
+        assert!(store.ping().await.is_err());
+    }
+}
