@@ -233,6 +233,15 @@ impl StorageKey {
         Some(parsed)
     }
 
+    /// The vault the key belongs to.
+    pub fn vault(&self) -> &VaultId {
+        match self {
+            StorageKey::Manifest { vault }
+            | StorageKey::Doc { vault, .. }
+            | StorageKey::Blob { vault, .. } => vault,
+        }
+    }
+
     /// The key as stored.
     pub fn key(&self) -> String {
         match self {

@@ -6,5 +6,8 @@
 //! directory by default, or S3).
 
 pub mod config;
+pub mod metrics;
+pub mod server;
 pub mod store;
+pub mod vault;
 pub mod wal;

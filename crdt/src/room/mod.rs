@@ -515,6 +515,34 @@ impl Room {
         out
     }
 
+    /// Starts loading `doc` if it is not in memory, without a session (for
+    /// restore). Returns the [`Effect::Load`] to carry out, if any.
+    pub fn open(&mut self, doc: &str, now: u64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if validate_doc_id(doc).is_ok() {
+            self.live(doc, now, &mut out);
+        }
+        out
+    }
+
+    /// True while `doc` is being loaded.
+    pub fn is_loading(&self, doc: &str) -> bool {
+        matches!(
+            self.docs.get(doc).map(|l| &l.phase),
+            Some(Phase::Loading(_))
+        )
+    }
+
+    /// Every doc of the vault and the last ticket that changed it, sorted by
+    /// doc id. The shell persists this before compacting the log so change
+    /// cursors survive a restart.
+    pub fn catalog(&self) -> Vec<(String, u64)> {
+        let mut entries: Vec<(String, u64)> =
+            self.catalog.iter().map(|(d, t)| (d.clone(), *t)).collect();
+        entries.sort_unstable();
+        entries
+    }
+
     /// The merged state of a loaded doc (for restore and export), or `None`
     /// when it is not loaded and ready.
     pub fn doc_state(&self, doc: &str) -> Option<Vec<u8>> {
@@ -527,9 +555,18 @@ impl Room {
     /// A change made by the relay itself (restoring an old version): logged,
     /// forwarded to every session on the doc and snapshotted like any write.
     /// The doc must be loaded ([`Room::doc_state`] returns `Some`).
-    pub fn server_write(&mut self, doc: &str, update: &[u8], now: u64) -> Result<Vec<Effect>, CrdtError> {
+    pub fn server_write(
+        &mut self,
+        doc: &str,
+        update: &[u8],
+        now: u64,
+    ) -> Result<Vec<Effect>, CrdtError> {
         let mut out = Vec::new();
-        let Some(LiveDoc { phase: Phase::Ready(crdt), .. }) = self.docs.get_mut(doc) else {
+        let Some(LiveDoc {
+            phase: Phase::Ready(crdt),
+            ..
+        }) = self.docs.get_mut(doc)
+        else {
             return Err(CrdtError::Malformed("the doc is not loaded".to_owned()));
         };
         if let Applied::Changed { effective } = crdt.apply(update)? {
@@ -775,8 +812,17 @@ impl Room {
         };
         let ticket = match result {
             Ok(Applied::Changed { effective }) => {
-                let from_vault = self.sessions.get(&session).is_some_and(|s| s.endpoint == Endpoint::Vault);
-                self.record_change(doc, effective.into(), from_vault.then_some(session), now, out)
+                let from_vault = self
+                    .sessions
+                    .get(&session)
+                    .is_some_and(|s| s.endpoint == Endpoint::Vault);
+                self.record_change(
+                    doc,
+                    effective.into(),
+                    from_vault.then_some(session),
+                    now,
+                    out,
+                )
             }
             Ok(Applied::Unchanged) => self.next_ticket - 1,
             Err(CrdtError::Malformed(e)) => {
@@ -808,7 +854,14 @@ impl Room {
 
     /// Logs a change under a new ticket, marks the doc for a snapshot and
     /// forwards it to the doc's sessions (except `skip`). Returns the ticket.
-    fn record_change(&mut self, doc: &str, update: Bytes, skip: Option<SessionId>, now: u64, out: &mut Vec<Effect>) -> u64 {
+    fn record_change(
+        &mut self,
+        doc: &str,
+        update: Bytes,
+        skip: Option<SessionId>,
+        now: u64,
+        out: &mut Vec<Effect>,
+    ) -> u64 {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         if let Some(live) = self.docs.get_mut(doc) {
@@ -816,7 +869,11 @@ impl Room {
         }
         self.dirty.insert(doc.to_owned());
         self.catalog.insert(doc.to_owned(), ticket);
-        out.push(Effect::Persist { ticket, doc: doc.to_owned(), update: update.clone() });
+        out.push(Effect::Persist {
+            ticket,
+            doc: doc.to_owned(),
+            update: update.clone(),
+        });
         self.broadcast(doc, skip, &Message::Sync(SyncMessage::Update(&update)), out);
         ticket
     }

@@ -47,7 +47,8 @@ struct Inner {
     stripes: Vec<Mutex<()>>,
     next_temp: AtomicU64,
     /// Held (flocked) for the store's lifetime; released when dropped.
-    _lock: File,
+    /// `None` for a read-only view, which never writes.
+    _lock: Option<File>,
 }
 
 impl FsStore {
@@ -55,12 +56,35 @@ impl FsStore {
     /// lock, and removes temp files left by a crash.
     pub async fn open(data: impl Into<PathBuf>) -> Result<FsStore, StoreError> {
         let data = data.into();
-        let inner = spawn_blocking(move || Inner::open(data))
+        let inner = spawn_blocking(move || Inner::open(data, true))
             .await
             .map_err(join_error)??;
         Ok(FsStore {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Opens a read-only view of the store in `data`, without the lock, so
+    /// `export`, `history` and `check` work beside a running relay. Writes
+    /// through it are refused. Objects are replaced by atomic renames, so a
+    /// reader never sees a partial one.
+    pub async fn open_read_only(data: impl Into<PathBuf>) -> Result<FsStore, StoreError> {
+        let data = data.into();
+        let inner = spawn_blocking(move || Inner::open(data, false))
+            .await
+            .map_err(join_error)??;
+        Ok(FsStore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.inner._lock {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Rejected(
+                "this store was opened read-only".into(),
+            )),
+        }
     }
 
     /// The path of `key`'s file, after checking that `key` is in the layout
@@ -87,7 +111,17 @@ fn join_error(e: tokio::task::JoinError) -> StoreError {
 }
 
 impl Inner {
-    fn open(data: PathBuf) -> Result<Inner, StoreError> {
+    fn open(data: PathBuf, exclusive: bool) -> Result<Inner, StoreError> {
+        if !exclusive {
+            let objects = data.join("objects").canonicalize()?;
+            return Ok(Inner {
+                data,
+                objects,
+                stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+                next_temp: AtomicU64::new(0),
+                _lock: None,
+            });
+        }
         fs::create_dir_all(&data)?;
         let lock = File::options()
             .create(true)
@@ -115,7 +149,7 @@ impl Inner {
             objects,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             next_temp: AtomicU64::new(0),
-            _lock: lock,
+            _lock: Some(lock),
         })
     }
 
@@ -355,6 +389,7 @@ impl Store for FsStore {
         bytes: Bytes,
         cond: PutCondition,
     ) -> Result<PutOutcome, StoreError> {
+        self.writable()?;
         let path = self.path_of(key)?;
         let key = key.to_owned();
         self.blocking(move |inner| inner.put(&key, &path, &bytes, &cond))
@@ -362,6 +397,7 @@ impl Store for FsStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.writable()?;
         let path = self.path_of(key)?;
         let key = key.to_owned();
         self.blocking(move |inner| inner.delete(&key, &path)).await

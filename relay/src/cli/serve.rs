@@ -1,0 +1,108 @@
+//! `tessera-relay serve`: the relay itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tessera_crdt::token::{self, Claims, Scope, TokenKey};
+use tessera_relay::config::ServeArgs;
+use tessera_relay::metrics::Metrics;
+use tessera_relay::server::auth::{now_secs, Auth};
+use tessera_relay::server::{router, AppState};
+use tessera_relay::vault::{VaultDeps, Vaults};
+use tessera_relay::wal::WalOptions;
+use tracing::{info, warn};
+
+/// How long shutdown waits for the last snapshots.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the relay until SIGINT or SIGTERM, then snapshots changed notes and exits.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&args.common, true).await?;
+    let auth = if args.insecure_no_auth {
+        warn!("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this port can read and change every vault");
+        Auth::Disabled
+    } else {
+        let (secret, created) = super::load_secret(&args.common, true)?;
+        let key = TokenKey::from_secret(secret.as_bytes());
+        if created {
+            print_first_start(&args, &key)?;
+        }
+        Auth::Tokens(key)
+    };
+    let metrics = Arc::new(Metrics::default());
+    let deps = VaultDeps {
+        store: store.clone(),
+        data: args.common.data.clone(),
+        metrics: metrics.clone(),
+        room: args.room_config(),
+        snapshot_keep: args.snapshot_keep,
+        idle_evict: args.idle_evict,
+        wal: WalOptions::default(),
+    };
+    let vaults = Arc::new(Vaults::new(deps));
+    let state = AppState {
+        vaults: vaults.clone(),
+        auth,
+        metrics,
+        store: store.clone(),
+        limits: args.limits(),
+        send_queue: args.send_queue,
+        max_snapshot_lag: args.max_snapshot_lag,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    info!(addr = %args.listen, storage = %store.describe(), "tessera relay listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    info!("shutting down: snapshotting changed notes");
+    if tokio::time::timeout(FLUSH_TIMEOUT, vaults.flush_all())
+        .await
+        .is_err()
+    {
+        warn!("some snapshots did not finish in time; the write-ahead log keeps their changes");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// First start: tell the user how to connect. Printed once, on stdout, never logged.
+fn print_first_start(args: &ServeArgs, key: &TokenKey) -> anyhow::Result<()> {
+    let now = now_secs();
+    let mint = |scope, device: &str| -> anyhow::Result<String> {
+        let claims = Claims::new("default", scope, now, None, Some(device.to_owned()))?;
+        Ok(token::mint(key, &claims))
+    };
+    let admin = mint(Scope::Admin, "admin")?;
+    let write = mint(Scope::Write, "first-device")?;
+    println!(
+        "\nTessera relay: first start. A secret was generated in {secret} (keep it private).\n\n  \
+         Server URL for the plugin:  http://{addr}   (vault: default)\n  \
+         Write token, vault default: {write}\n  \
+         Admin token, vault default: {admin}\n\n\
+         Mint more with: tessera-relay token --vault default --scope write --device phone\n",
+        secret = args.common.data.join("secret").display(),
+        addr = args.listen,
+    );
+    Ok(())
+}

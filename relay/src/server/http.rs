@@ -1,0 +1,348 @@
+//! HTTP endpoints: attachments, health, metrics and vault administration.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use tessera_crdt::keys::{self, ContentHash, DocId};
+use tessera_crdt::note::Note;
+use tessera_crdt::token::{self, Claims, Scope};
+use tessera_crdt::vault::Index;
+
+use super::auth::{now_secs, token_from, vault_id, ApiError, Auth};
+use super::AppState;
+use crate::store::{PutCondition, PutOutcome};
+use crate::vault::VaultHandle;
+
+/// `?token=` and the other query parameters HTTP endpoints take.
+#[derive(Debug, Default, Deserialize)]
+pub struct Params {
+    pub(crate) token: Option<String>,
+    path: Option<String>,
+    doc: Option<String>,
+}
+
+/// Resolves the vault and checks the caller's token for `needed`.
+async fn authorize(
+    state: &AppState,
+    raw_vault: &str,
+    params: &Params,
+    headers: &HeaderMap,
+    needed: Scope,
+) -> Result<(VaultHandle, Claims), ApiError> {
+    let id = vault_id(raw_vault)?;
+    let vault = state
+        .vaults
+        .get(&id)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the vault could not be opened: {e}")))?;
+    let token = token_from(params.token.as_deref(), headers);
+    let claims = state
+        .auth
+        .check(token.as_deref(), &vault, needed, now_secs())
+        .inspect_err(|e| state.metrics.error(e.code))?;
+    Ok((vault, claims))
+}
+
+fn content_hash(raw: &str) -> Result<ContentHash, ApiError> {
+    ContentHash::new(raw).map_err(|_| {
+        ApiError::bad_request(
+            "bad-hash",
+            "attachments are named by their blake3 hash: 64 lowercase hex digits",
+        )
+    })
+}
+
+/// `PUT /v1/vaults/{vault}/blobs/{hash}`: stores an attachment after checking its hash.
+pub async fn put_blob(
+    State(state): State<AppState>,
+    Path((vault, hash)): Path<(String, String)>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Write).await?;
+    let hash = content_hash(&hash)?;
+    let max = state.limits.max_blob_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "limit-exceeded",
+            format!("attachments are limited to {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    if tessera_crdt::hash::blake3_hex(&bytes) != hash.as_str() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hash-mismatch",
+            "the uploaded bytes do not hash to the name in the URL",
+        ));
+    }
+    let key = keys::blob_key(&vault.id, &hash);
+    match state.store.put(&key, bytes, PutCondition::IfAbsent).await {
+        Ok(PutOutcome::Written(_)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "stored": true })),
+        )
+            .into_response()),
+        Ok(PutOutcome::PreconditionFailed) => {
+            Ok((StatusCode::OK, Json(serde_json::json!({ "stored": true }))).into_response())
+        }
+        Err(e) => Err(ApiError::unavailable(format!("storage failed: {e}"))),
+    }
+}
+
+/// `GET|HEAD /v1/vaults/{vault}/blobs/{hash}`.
+pub async fn get_blob(
+    State(state): State<AppState>,
+    Path((vault, hash)): Path<(String, String)>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Read).await?;
+    let hash = content_hash(&hash)?;
+    match state.store.get(&keys::blob_key(&vault.id, &hash)).await {
+        Ok(Some(obj)) => Ok((
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=31536000, immutable",
+                ),
+            ],
+            obj.bytes,
+        )
+            .into_response()),
+        Ok(None) => Err(ApiError::not_found(
+            "no attachment with this hash in the vault",
+        )),
+        Err(e) => Err(ApiError::unavailable(format!("storage failed: {e}"))),
+    }
+}
+
+/// Body of `POST /v1/vaults/{vault}/tokens`.
+#[derive(Debug, Deserialize)]
+pub struct MintRequest {
+    scope: Scope,
+    ttl_secs: Option<u64>,
+    device: Option<String>,
+}
+
+/// `POST /v1/vaults/{vault}/tokens` (admin): mints a token for the vault.
+pub async fn mint(
+    State(state): State<AppState>,
+    Path(vault): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    Json(req): Json<MintRequest>,
+) -> Result<Response, ApiError> {
+    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Admin).await?;
+    let Auth::Tokens(key) = &state.auth else {
+        return Err(ApiError::bad_request(
+            "bad-request",
+            "this relay runs without authentication; there are no tokens to mint",
+        ));
+    };
+    let claims = Claims::new(
+        vault.id.as_str(),
+        req.scope,
+        now_secs(),
+        req.ttl_secs,
+        req.device,
+    )
+    .map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
+    let token = token::mint(key, &claims);
+    Ok(
+        Json(serde_json::json!({ "token": token, "id": claims.id, "claims": claims }))
+            .into_response(),
+    )
+}
+
+/// Body of `POST /v1/vaults/{vault}/revoke`.
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    token_id: String,
+}
+
+/// `POST /v1/vaults/{vault}/revoke` (admin): refuses a token from now on.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(vault): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    Json(req): Json<RevokeRequest>,
+) -> Result<Response, ApiError> {
+    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Admin).await?;
+    let id = req.token_id.clone();
+    crate::vault::persist_revocation(state.store.as_ref(), &vault.id, &id)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("could not record the revocation: {e}")))?;
+    vault.revoke(&id).await;
+    Ok(Json(serde_json::json!({ "revoked": true })).into_response())
+}
+
+/// Finds a note's doc id from `?doc=` or `?path=` (through the index).
+async fn resolve_doc(
+    vault: &VaultHandle,
+    params: &Params,
+) -> Result<(DocId, Option<String>), ApiError> {
+    if let Some(doc) = &params.doc {
+        return Ok((
+            DocId::new(doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?,
+            None,
+        ));
+    }
+    let path = params.path.clone().ok_or_else(|| {
+        ApiError::bad_request(
+            "bad-request",
+            "give the note's path as ?path= (or its id as ?doc=)",
+        )
+    })?;
+    let state = vault
+        .doc_state(tessera_crdt::ids::INDEX_DOC)
+        .await
+        .map_err(ApiError::unavailable)?;
+    let index = Index::from_update(0, &state).map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let entry = index
+        .lookup(&path)
+        .ok_or_else(|| ApiError::not_found(format!("no note at {path}")))?;
+    let doc = DocId::new(&entry.id).map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok((doc, Some(path)))
+}
+
+/// `GET /v1/vaults/{vault}/history?path=P` (read): a note's stored versions, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    Path(vault): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Read).await?;
+    let (doc, path) = resolve_doc(&vault, &params).await?;
+    let head = crate::vault::read_head(state.store.as_ref(), &vault.id, &doc)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let snapshots: Vec<serde_json::Value> = head
+        .map(|(h, _)| {
+            h.history
+                .iter()
+                .map(|e| serde_json::json!({ "snapshot": e.snapshot, "created_ms": e.created_ms, "size": e.size }))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(
+        Json(serde_json::json!({ "doc": doc.as_str(), "path": path, "snapshots": snapshots }))
+            .into_response(),
+    )
+}
+
+/// Body of `POST /v1/vaults/{vault}/restore`.
+#[derive(Debug, Deserialize)]
+pub struct RestoreRequest {
+    path: Option<String>,
+    doc: Option<String>,
+    snapshot: String,
+}
+
+/// `POST /v1/vaults/{vault}/restore` (write): brings an old version back as a new edit.
+pub async fn restore(
+    State(state): State<AppState>,
+    Path(vault): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    Json(req): Json<RestoreRequest>,
+) -> Result<Response, ApiError> {
+    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Write).await?;
+    let lookup = Params {
+        token: None,
+        path: req.path.clone(),
+        doc: req.doc.clone(),
+    };
+    let (doc, _) = resolve_doc(&vault, &lookup).await?;
+    let hash = ContentHash::new(&req.snapshot).map_err(|_| {
+        ApiError::bad_request(
+            "bad-request",
+            "snapshot must be a 64-hex-digit id from the history",
+        )
+    })?;
+    let state_bytes =
+        match crate::vault::read_snapshot(state.store.as_ref(), &vault.id, &doc, &hash).await {
+            Ok(s) => s,
+            Err(e) if e.to_string().contains("missing") => {
+                return Err(ApiError::not_found("no such version of this note"))
+            }
+            Err(e) => return Err(ApiError::unavailable(e.to_string())),
+        };
+    let text = Note::from_update(0, &state_bytes)
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .text();
+    vault
+        .restore(doc.as_str(), text)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(Json(serde_json::json!({ "restored": true, "doc": doc.as_str() })).into_response())
+}
+
+/// `GET /healthz`: the process is alive.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: storage answers and snapshots are not lagging.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let storage = match tokio::time::timeout(Duration::from_secs(3), state.store.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => format!("error: {e}"),
+        Err(_) => "error: timed out".to_owned(),
+    };
+    let stats = state.vaults.stats().await;
+    let lag_ms = u64::try_from(stats.snapshot_lag.as_millis()).unwrap_or(u64::MAX);
+    let ready = storage == "ok" && stats.snapshot_lag <= state.max_snapshot_lag;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({ "ready": ready, "storage": storage, "snapshot_lag_ms": lag_ms, "docs_dirty": stats.room.docs_dirty });
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let stats = state.vaults.stats().await;
+    let m = &state.metrics;
+    m.docs_loaded.store(stats.room.docs_loaded as i64, Relaxed);
+    m.docs_dirty.store(stats.room.docs_dirty as i64, Relaxed);
+    m.wal_bytes
+        .store(i64::try_from(stats.wal_bytes).unwrap_or(i64::MAX), Relaxed);
+    m.snapshot_lag_ms.store(
+        u64::try_from(stats.snapshot_lag.as_millis()).unwrap_or(u64::MAX),
+        Relaxed,
+    );
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        m.render(),
+    )
+        .into_response()
+}
+
+/// Anything else: 404 with the JSON error.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see docs/http-api.md")
+}

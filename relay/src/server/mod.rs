@@ -1,0 +1,145 @@
+//! The HTTP and WebSocket front: routes, shared state, graceful shutdown.
+
+pub mod auth;
+pub mod http;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::Router;
+use tessera_crdt::keys::DocId;
+use tessera_crdt::limits::Limits;
+use tessera_crdt::room::Endpoint;
+use tessera_crdt::token::Scope;
+use tower_http::cors::CorsLayer;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::vault::Vaults;
+use auth::{now_secs, token_from, vault_id, ApiError, Auth};
+use http::Params;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Running vaults.
+    pub vaults: Arc<Vaults>,
+    /// Token checking.
+    pub auth: Auth,
+    /// Process metrics.
+    pub metrics: Arc<Metrics>,
+    /// Storage (blobs are read and written directly).
+    pub store: Arc<dyn Store>,
+    /// Input limits.
+    pub limits: Limits,
+    /// Frames queued per connection before it is dropped as too slow.
+    pub send_queue: usize,
+    /// `/readyz` fails beyond this snapshot lag.
+    pub max_snapshot_lag: Duration,
+}
+
+/// The relay's routes.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(
+            [
+                "app://obsidian.md",
+                "capacitor://localhost",
+                "http://localhost",
+            ]
+            .map(HeaderValue::from_static),
+        )
+        .allow_methods([
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::HEAD,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+        ]);
+    Router::new()
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz))
+        .route("/metrics", get(http::metrics))
+        .route("/v1/vaults/{vault}/ws", get(vault_socket))
+        .route("/v1/vaults/{vault}/docs/{doc}", get(doc_socket))
+        .route(
+            "/v1/vaults/{vault}/blobs/{hash}",
+            put(http::put_blob).get(http::get_blob).head(http::get_blob),
+        )
+        .route("/v1/vaults/{vault}/tokens", post(http::mint))
+        .route("/v1/vaults/{vault}/revoke", post(http::revoke))
+        .route("/v1/vaults/{vault}/history", get(http::history))
+        .route("/v1/vaults/{vault}/restore", post(http::restore))
+        .fallback(http::not_found)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(cors)
+        .with_state(state)
+}
+
+/// `GET /v1/vaults/{vault}/ws`: the multiplexed vault endpoint.
+async fn vault_socket(
+    State(state): State<AppState>,
+    Path(vault): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    upgrade_socket(state, &vault, None, params, headers, upgrade).await
+}
+
+/// `GET /v1/vaults/{vault}/docs/{doc}`: the y-websocket doc endpoint.
+async fn doc_socket(
+    State(state): State<AppState>,
+    Path((vault, doc)): Path<(String, String)>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    upgrade_socket(state, &vault, Some(doc), params, headers, upgrade).await
+}
+
+async fn upgrade_socket(
+    state: AppState,
+    raw_vault: &str,
+    doc: Option<String>,
+    params: Params,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let id = vault_id(raw_vault)?;
+    let endpoint = match doc {
+        Some(doc) => {
+            DocId::new(&doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
+            Endpoint::Doc(doc)
+        }
+        None => Endpoint::Vault,
+    };
+    let vault = state
+        .vaults
+        .get(&id)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the vault could not be opened: {e}")))?;
+    let token = token_from(params.token.as_deref(), &headers);
+    let claims = state
+        .auth
+        .check(token.as_deref(), &vault, Scope::Read, now_secs())
+        .inspect_err(|e| state.metrics.error(e.code))?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::bad_request("bad-request", format!("this endpoint is a WebSocket: {e}"))
+    })?;
+    let (queue, metrics) = (state.send_queue, state.metrics.clone());
+    Ok(upgrade
+        .max_message_size(state.limits.max_frame_bytes)
+        .max_frame_size(state.limits.max_frame_bytes)
+        .on_upgrade(move |socket| ws::run(socket, vault, endpoint, claims, queue, metrics)))
+}

@@ -1,0 +1,100 @@
+//! One task per WebSocket: frames in go to the vault actor, frames out come
+//! from a bounded queue the actor fills, and a close request ends it.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tessera_crdt::room::{close, Endpoint};
+use tessera_crdt::token::Claims;
+use tokio::sync::{mpsc, watch};
+
+use crate::metrics::Metrics;
+use crate::vault::{Cmd, SessionTx, VaultHandle};
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// Runs one connection until either side closes it.
+pub async fn run(
+    socket: WebSocket,
+    vault: VaultHandle,
+    endpoint: Endpoint,
+    claims: Claims,
+    queue: usize,
+    metrics: Arc<Metrics>,
+) {
+    let session = NEXT_SESSION.fetch_add(1, Relaxed);
+    let (frames_tx, mut frames) = mpsc::channel::<Bytes>(queue.max(1));
+    let (close_tx, mut close_rx) = watch::channel(None);
+    let tx = SessionTx {
+        frames: frames_tx,
+        close: close_tx,
+    };
+    if !vault
+        .join(session, endpoint, claims.scope, Some(claims.id), tx)
+        .await
+    {
+        return;
+    }
+    metrics.connections.fetch_add(1, Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Binary(bytes))) => {
+                    metrics.frames_in.fetch_add(1, Relaxed);
+                    metrics.bytes_in.fetch_add(bytes.len() as u64, Relaxed);
+                    if !vault.send(Cmd::Frame { session, bytes }).await {
+                        let _ = sink.send(close_msg(close::GOING_AWAY, "the relay is shutting down")).await;
+                        break;
+                    }
+                }
+                Some(Ok(Message::Text(_))) => {
+                    let _ = sink.send(close_msg(close::MALFORMED, "text frames are not part of the protocol; send binary")).await;
+                    break;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(e)) => {
+                    // The frame exceeded the size limit or the stream broke.
+                    let too_big = e.to_string().to_ascii_lowercase().contains("too");
+                    if too_big {
+                        metrics.error("frame-too-large");
+                        let _ = sink.send(close_msg(close::TOO_LARGE, "frame over the size limit")).await;
+                    }
+                    break;
+                }
+            },
+            out = frames.recv() => match out {
+                Some(frame) => {
+                    if sink.send(Message::Binary(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            changed = close_rx.changed() => {
+                let request = if changed.is_ok() { close_rx.borrow().clone() } else { None };
+                if let Some((code, reason)) = request {
+                    // Deliver what was queued before the close (errors explaining it, above all).
+                    while let Ok(frame) = frames.try_recv() {
+                        let _ = sink.send(Message::Binary(frame)).await;
+                    }
+                    let _ = sink.send(close_msg(code, &reason)).await;
+                }
+                break;
+            }
+        }
+    }
+    metrics.connections.fetch_sub(1, Relaxed);
+    vault.send(Cmd::Leave { session }).await;
+}
+
+fn close_msg(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
