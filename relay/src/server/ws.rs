@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tessera_crdt::room::{close, Endpoint};
 use tessera_crdt::token::Claims;
@@ -73,23 +76,59 @@ pub async fn run(
                         break;
                     }
                 }
-                None => break,
+                // The actor let go of the session: it may have asked for a close.
+                None => {
+                    let request = close_rx.borrow().clone();
+                    close_with(request, &mut frames, &mut sink, &mut stream).await;
+                    break;
+                }
             },
             changed = close_rx.changed() => {
                 let request = if changed.is_ok() { close_rx.borrow().clone() } else { None };
-                if let Some((code, reason)) = request {
-                    // Deliver what was queued before the close (errors explaining it, above all).
-                    while let Ok(frame) = frames.try_recv() {
-                        let _ = sink.send(Message::Binary(frame)).await;
-                    }
-                    let _ = sink.send(close_msg(code, &reason)).await;
-                }
+                close_with(request, &mut frames, &mut sink, &mut stream).await;
                 break;
             }
         }
     }
     metrics.connections.fetch_sub(1, Relaxed);
     vault.send(Cmd::Leave { session }).await;
+}
+
+/// Sends a requested close: queued frames first (errors explaining it, above
+/// all) unless the peer was too slow for them, then the close frame, then
+/// waits for the peer's answer.
+async fn close_with(
+    request: Option<(u16, String)>,
+    frames: &mut mpsc::Receiver<Bytes>,
+    sink: &mut SplitSink<WebSocket, Message>,
+    stream: &mut SplitStream<WebSocket>,
+) {
+    let Some((code, reason)) = request else {
+        return;
+    };
+    if code != close::SLOW_CONSUMER {
+        while let Ok(frame) = frames.try_recv() {
+            let _ = sink.send(Message::Binary(frame)).await;
+        }
+    }
+    let _ = sink.send(close_msg(code, &reason)).await;
+    finish_close(stream).await;
+}
+
+/// How long a peer gets to answer our close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// Reads until the peer answers the close (or goes away), so it receives
+/// everything sent before the close instead of a connection reset.
+async fn finish_close(stream: &mut SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(msg)) = stream.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn close_msg(code: u16, reason: &str) -> Message {
