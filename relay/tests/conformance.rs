@@ -6,6 +6,10 @@
 //! and reports one line per case. The test fails listing every failed case.
 //!
 //! `TESSERA_CONFORMANCE_FILTER=substring` runs only the matching cases.
+//!
+//! Two behaviours only the self-hosted relay has (a process to kill) are
+//! checked here too, with the suite's clients: an acknowledged write survives
+//! `kill -9`, and shutting down closes sockets with 1001.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -13,7 +17,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tessera_conformance::{http, run_all, Target};
+use tessera_conformance::{fresh_doc, fresh_vault, http, run_all, Target};
+use tessera_crdt::token::Scope;
 
 const SECRET: &str = "conformance-test-secret-0123456789";
 /// Small, so sending max+1 bytes is cheap.
@@ -51,7 +56,11 @@ fn free_port() -> u16 {
 fn start_relay(data: &Path) -> Relay {
     let port = free_port();
     let log = data.join("relay.log");
-    let stderr = File::create(&log).expect("relay log file");
+    let stderr = File::options()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .expect("relay log file");
     let child = Command::new(env!("CARGO_BIN_EXE_tessera-relay"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data")
@@ -130,5 +139,65 @@ async fn the_relay_passes_the_conformance_suite() {
     assert!(
         !report.passed.is_empty(),
         "no case ran (filter {filter:?} matched nothing)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_write_survives_kill_9() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (vault, doc) = (fresh_vault(), fresh_doc());
+    let mut expected = String::new();
+    {
+        let mut relay = start_relay(dir.path());
+        wait_healthy(&mut relay).await;
+        let target = Target::new(relay.base.clone(), SECRET);
+        let mut writer = target.vault_client(&vault, Scope::Write).await.unwrap();
+        let mut last = 0;
+        for i in 0..50 {
+            let piece = format!("line {i}\n");
+            last = writer.append(&doc, &piece).await.unwrap();
+            expected.push_str(&piece);
+        }
+        writer.wait_ack(&doc, last).await.unwrap();
+        // SIGKILL: no shutdown flush, only what was made durable before the acks.
+        relay.child.kill().expect("kill -9 the relay");
+        relay.child.wait().expect("relay reaped");
+    }
+    let mut relay = start_relay(dir.path());
+    wait_healthy(&mut relay).await;
+    let target = Target::new(relay.base.clone(), SECRET);
+    let mut reader = target.vault_client(&vault, Scope::Read).await.unwrap();
+    reader.open_and_sync(&doc).await.unwrap();
+    let text = reader.text(&doc);
+    assert!(
+        text == expected,
+        "after kill -9 and restart the note has {} of {} acknowledged bytes\nrelay log:\n{}",
+        text.len(),
+        expected.len(),
+        relay.log_tail()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_sockets_with_1001() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut relay = start_relay(dir.path());
+    wait_healthy(&mut relay).await;
+    let target = Target::new(relay.base.clone(), SECRET);
+    let vault = fresh_vault();
+    let doc = fresh_doc();
+    let mut client = target.vault_client(&vault, Scope::Write).await.unwrap();
+    let seq = client.append(&doc, "before shutdown").await.unwrap();
+    client.wait_ack(&doc, seq).await.unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &relay.child.id().to_string()])
+        .status()
+        .expect("kill -TERM runs");
+    assert!(status.success(), "kill -TERM failed: {status}");
+    let (code, reason) = client.wait_close().await.unwrap();
+    assert!(
+        code == 1001,
+        "on SIGTERM the relay closed the socket with {code} {reason:?}, expected 1001 (going away)\nrelay log:\n{}",
+        relay.log_tail()
     );
 }
