@@ -1,0 +1,399 @@
+//! The vault's actor: one task that owns the room and carries out its effects.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use tessera_crdt::keys::{DocId, VaultId};
+use tessera_crdt::note::Note;
+use tessera_crdt::room::{close, Effect, Room, SessionId};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use super::{millis, persist, wall_ms, Cmd, SessionTx, SnapshotOutcome, VaultDeps, VaultStats};
+use crate::wal::{Recovered, WalHandle};
+
+pub(super) struct Actor {
+    pub(super) id: VaultId,
+    pub(super) deps: VaultDeps,
+    pub(super) room: Room,
+    pub(super) wal: WalHandle,
+    pub(super) tx: mpsc::Sender<Cmd>,
+    pub(super) sessions: HashMap<SessionId, SessionTx>,
+    pub(super) recovered: Recovered,
+    /// Requests waiting for a doc to load.
+    pub(super) waiting: Vec<(String, Waiting)>,
+    pub(super) flushes: Vec<oneshot::Sender<()>>,
+    pub(super) catalog_path: PathBuf,
+    pub(super) started: Instant,
+    pub(super) dirty_since: Option<Instant>,
+}
+
+impl Actor {
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>, initial: Vec<Effect>) {
+        self.deps.metrics.vaults_loaded.fetch_add(1, Relaxed);
+        self.apply(initial).await;
+        let mut durable = self.wal.durable();
+        let mut housekeeping = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            let deadline = self
+                .room
+                .next_deadline()
+                .map(|t| self.started + Duration::from_millis(t));
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                changed = durable.changed() => {
+                    if changed.is_err() {
+                        self.fail("the write-ahead log failed").await;
+                        break;
+                    }
+                    let through = *durable.borrow_and_update();
+                    let fx = self.room.durable(through);
+                    self.apply(fx).await;
+                }
+                () = sleep => {
+                    let fx = self.room.tick(self.now());
+                    self.apply(fx).await;
+                }
+                _ = housekeeping.tick() => self.housekeeping(),
+            }
+        }
+        self.deps.metrics.vaults_loaded.fetch_sub(1, Relaxed);
+    }
+
+    async fn handle(&mut self, cmd: Cmd) {
+        let now = self.now();
+        let fx = match cmd {
+            Cmd::Join {
+                session,
+                endpoint,
+                scope,
+                token_id,
+                tx,
+            } => {
+                self.sessions.insert(session, tx);
+                self.room.join(session, endpoint, scope, token_id, now)
+            }
+            Cmd::Leave { session } => {
+                self.sessions.remove(&session);
+                self.room.leave(session, now)
+            }
+            Cmd::Frame { session, bytes } => self.room.receive(session, &bytes, now),
+            Cmd::Revoke { token_id } => self.room.revoke(&token_id),
+            Cmd::Restore { doc, text, reply } => {
+                self.wait_for(doc, Waiting::Restore { text, reply }).await;
+                Vec::new()
+            }
+            Cmd::State { doc, reply } => {
+                self.wait_for(doc, Waiting::State(reply)).await;
+                Vec::new()
+            }
+            Cmd::Flush { reply } => {
+                self.flushes.push(reply);
+                let fx = self.room.flush();
+                self.apply(fx).await;
+                self.check_flushes();
+                Vec::new()
+            }
+            Cmd::Stats { reply } => {
+                let _ = reply.send(self.stats());
+                Vec::new()
+            }
+            Cmd::Loaded { doc, result } => {
+                let fx = match result {
+                    Ok(stored) => {
+                        let log = self.recovered.docs.remove(&doc).unwrap_or_default();
+                        let (state, covers) =
+                            stored.map_or((None, 0), |s| (Some(s.state), s.covers));
+                        self.room
+                            .doc_loaded(&doc, state.as_deref(), covers, &log, now)
+                    }
+                    Err(reason) => {
+                        self.deps.metrics.error("load-failed");
+                        warn!(vault = %self.id, doc, %reason, "loading a note failed");
+                        self.room.doc_load_failed(&doc, &reason)
+                    }
+                };
+                self.apply(fx).await;
+                self.serve_waiting().await;
+                Vec::new()
+            }
+            Cmd::SnapshotDone {
+                doc,
+                covers,
+                result,
+            } => {
+                match result {
+                    Ok(outcome) => {
+                        let m = &self.deps.metrics;
+                        match outcome {
+                            SnapshotOutcome::Written => m.snapshots_written.fetch_add(1, Relaxed),
+                            SnapshotOutcome::Unchanged => {
+                                m.snapshots_unchanged.fetch_add(1, Relaxed)
+                            }
+                        };
+                        let fx = self.room.snapshot_stored(&doc, covers, now);
+                        self.apply(fx).await;
+                    }
+                    Err(reason) => {
+                        self.deps.metrics.error("snapshot-failed");
+                        warn!(vault = %self.id, doc, %reason, "storing a snapshot failed; will retry");
+                        self.room.snapshot_failed(&doc, now);
+                    }
+                }
+                self.check_flushes();
+                Vec::new()
+            }
+        };
+        self.apply(fx).await;
+    }
+
+    /// Carries out the room's effects, in order.
+    async fn apply(&mut self, effects: Vec<Effect>) {
+        let mut queue = std::collections::VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            match effect {
+                Effect::Send { to, frame } => {
+                    let Some(s) = self.sessions.get(&to) else {
+                        continue;
+                    };
+                    let len = frame.len() as u64;
+                    match s.frames.try_send(frame) {
+                        Ok(()) => {
+                            self.deps.metrics.frames_out.fetch_add(1, Relaxed);
+                            self.deps.metrics.bytes_out.fetch_add(len, Relaxed);
+                        }
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            // Never drop a frame silently: the client resyncs on reconnect.
+                            self.deps.metrics.error("slow-consumer");
+                            if let Some(s) = self.sessions.remove(&to) {
+                                let _ = s.close.send(Some((
+                                    close::SLOW_CONSUMER,
+                                    "too slow to keep up; reconnect to resync".into(),
+                                )));
+                            }
+                            queue.extend(self.room.leave(to, self.now()));
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            self.sessions.remove(&to);
+                            queue.extend(self.room.leave(to, self.now()));
+                        }
+                    }
+                }
+                Effect::Close { to, code, reason } => {
+                    if let Some(s) = self.sessions.remove(&to) {
+                        let _ = s.close.send(Some((code, reason)));
+                    }
+                }
+                Effect::Load { doc } => self.spawn_load(doc),
+                Effect::Persist {
+                    ticket,
+                    doc,
+                    update,
+                } => {
+                    if let Err(e) = self.wal.append(ticket, doc, update).await {
+                        error!(vault = %self.id, error = %e, "appending to the write-ahead log failed");
+                        self.fail("the relay could not write its log").await;
+                        return;
+                    }
+                    self.deps.metrics.updates_logged.fetch_add(1, Relaxed);
+                    self.dirty_since.get_or_insert_with(Instant::now);
+                }
+                Effect::Snapshot { doc, state, covers } => self.spawn_snapshot(doc, state, covers),
+                Effect::CompactLog { below } => self.compact(below).await,
+                Effect::Quarantined { doc, reason } => {
+                    self.deps.metrics.error("doc-quarantined");
+                    error!(vault = %self.id, doc, %reason, "note quarantined");
+                }
+            }
+        }
+    }
+
+    fn spawn_load(&self, doc: String) {
+        let (store, tx, vault) = (self.deps.store.clone(), self.tx.clone(), self.id.clone());
+        tokio::spawn(async move {
+            let result = match DocId::new(&doc) {
+                Ok(id) => persist::load_doc(store.as_ref(), &vault, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Cmd::Loaded { doc, result }).await;
+        });
+    }
+
+    fn spawn_snapshot(&self, doc: String, state: Vec<u8>, covers: u64) {
+        let (store, tx, vault, keep) = (
+            self.deps.store.clone(),
+            self.tx.clone(),
+            self.id.clone(),
+            self.deps.snapshot_keep,
+        );
+        tokio::spawn(async move {
+            let result = match DocId::new(&doc) {
+                Ok(id) => persist::store_snapshot(
+                    store.as_ref(),
+                    &vault,
+                    &id,
+                    &state,
+                    covers,
+                    keep,
+                    wall_ms(),
+                )
+                .await
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx
+                .send(Cmd::SnapshotDone {
+                    doc,
+                    covers,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    /// Saves the change catalog, then lets the log drop what snapshots cover.
+    async fn compact(&mut self, below: u64) {
+        let entries = self.room.catalog();
+        let path = self.catalog_path.clone();
+        match tokio::task::spawn_blocking(move || persist::write_catalog(&path, &entries)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                // Keep the log: without a saved catalog, compaction would lose cursors.
+                warn!(vault = %self.id, error = %e, "saving the change catalog failed; log kept");
+                return;
+            }
+            Err(e) => {
+                warn!(vault = %self.id, error = %e, "saving the change catalog panicked; log kept");
+                return;
+            }
+        }
+        if let Err(e) = self.wal.compact(below).await {
+            warn!(vault = %self.id, error = %e, "log compaction failed; will retry later");
+        }
+        if self.room.stats().docs_dirty == 0 {
+            self.dirty_since = None;
+        }
+    }
+
+    async fn wait_for(&mut self, doc: String, what: Waiting) {
+        let fx = self.room.open(&doc, self.now());
+        self.waiting.push((doc, what));
+        self.apply(fx).await;
+        self.serve_waiting().await;
+    }
+
+    /// Answers requests whose doc is now loaded.
+    async fn serve_waiting(&mut self) {
+        let now = self.now();
+        for (doc, what) in std::mem::take(&mut self.waiting) {
+            let Some(state) = self.room.doc_state(&doc) else {
+                if !self.room.is_loading(&doc) {
+                    // Loading failed, or the note is quarantined.
+                    what.fail("the note could not be loaded");
+                } else {
+                    self.waiting.push((doc, what));
+                }
+                continue;
+            };
+            match what {
+                Waiting::State(reply) => {
+                    let _ = reply.send(Ok(state));
+                }
+                Waiting::Restore { text, reply } => {
+                    let update = Note::from_update(tessera_crdt::ids::random_client_id(), &state)
+                        .and_then(|mut note| note.import_text(&text))
+                        .map_err(|e| e.to_string());
+                    let outcome = match update {
+                        Ok(Some(update)) => match self.room.server_write(&doc, &update, now) {
+                            Ok(fx) => {
+                                Box::pin(self.apply(fx)).await;
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        },
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
+    }
+
+    fn check_flushes(&mut self) {
+        if self.room.stats().docs_dirty == 0 {
+            for reply in self.flushes.drain(..) {
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        let evicted = self
+            .room
+            .evict_idle(self.now(), millis(self.deps.idle_evict));
+        if !evicted.is_empty() {
+            debug!(vault = %self.id, count = evicted.len(), "evicted idle notes");
+        }
+        if self.room.stats().docs_dirty == 0 {
+            self.dirty_since = None;
+        }
+    }
+
+    fn stats(&self) -> VaultStats {
+        VaultStats {
+            room: self.room.stats(),
+            snapshot_lag: self.dirty_since.map(|d| d.elapsed()).unwrap_or_default(),
+            wal_bytes: self.wal.size_bytes(),
+        }
+    }
+
+    /// The vault can no longer make writes durable: close every session so
+    /// clients keep their edits and retry, rather than believe them saved.
+    async fn fail(&mut self, reason: &str) {
+        self.deps.metrics.error("wal-failed");
+        for (_, s) in self.sessions.drain() {
+            let _ = s.close.send(Some((close::INTERNAL, reason.to_owned())));
+        }
+        info!(vault = %self.id, "vault stopped");
+    }
+}
+
+/// A request parked until its doc is loaded.
+pub(super) enum Waiting {
+    State(oneshot::Sender<Result<Vec<u8>, String>>),
+    Restore {
+        text: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+impl Waiting {
+    fn fail(self, reason: &str) {
+        match self {
+            Waiting::State(reply) => {
+                let _ = reply.send(Err(reason.to_owned()));
+            }
+            Waiting::Restore { reply, .. } => {
+                let _ = reply.send(Err(reason.to_owned()));
+            }
+        }
+    }
+}
