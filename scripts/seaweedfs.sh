@@ -124,17 +124,21 @@ start() {
     [[ "$attempt" -lt 3 ]] || die "SeaweedFS did not start (log: $dir/weed.log)"
     rm -rf "$dir/data"
   done
-  pid="$(cat "$dir/weed.pid")"
   if [[ -n "$owner" ]]; then
     # Detached from our stdout so a caller reading it sees EOF now.
+    # It follows the owner only: a stopped server may be resumed (outage
+    # tests), so the current pid is read from DIR when the owner is gone.
     nohup bash -c '
-      while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
-      kill "$2" 2>/dev/null
-      for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$2" 2>/dev/null
-      rm -rf "$3"' watchdog "$owner" "$pid" "$dir" </dev/null >/dev/null 2>&1 &
+      while kill -0 "$1" 2>/dev/null && [[ -d "$2" ]]; do sleep 1; done
+      pid="$(cat "$2/weed.pid" 2>/dev/null)"
+      if [[ -n "$pid" ]]; then
+        kill "$pid" 2>/dev/null
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+      fi
+      rm -rf "$2"' watchdog "$owner" "$dir" </dev/null >/dev/null 2>&1 &
   fi
-  say "S3 at $(grep ENDPOINT "$dir/env" | cut -d= -f2) (pid $pid, data $dir)"
+  say "S3 at $(grep ENDPOINT "$dir/env" | cut -d= -f2) (pid $(cat "$dir/weed.pid"), data $dir)"
   cat "$dir/env"
 }
 

@@ -58,6 +58,11 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (wasm bindings)" cargo clippy -p tessera-crdt --features wasm --target wasm32-unknown-unknown -- -D warnings
 step "cargo test" cargo test --workspace
+# Stock Yjs clients (y-websocket) against the relay binary's doc endpoint.
+# cargo test built the binary already; the build step is a no-op then.
+step "relay binary (cargo build -p tessera-relay)" cargo build -p tessera-relay
+step "stock Yjs clients (conformance/js)" env TESSERA_RELAY_BIN="${TESSERA_RELAY_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay}" \
+  node --test conformance/js/yjs-clients.test.mjs
 step "yjs fixtures up to date" check_yjs_fixtures
 step "WASM build (scripts/build-wasm.sh)" scripts/build-wasm.sh
 

@@ -93,8 +93,10 @@ pub async fn revoke_closes_socket_and_refuses_later(t: Target) -> Result<()> {
     })?;
 
     let (code, reason) = victim.wait_close().await?;
-    ensure(code == 4403, || {
-        format!("the revoked token's socket closed with {code} {reason:?}, expected 4403")
+    ensure(code == 4403 && !reason.is_empty(), || {
+        format!(
+            "the revoked token's socket closed with {code} {reason:?}, expected 4403 with a reason"
+        )
     })?;
     ws_refused(&vault_ws_url(&t.base, &vault, &victim_token), &[])
         .await?

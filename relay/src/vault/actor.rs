@@ -109,6 +109,19 @@ impl Actor {
                 self.check_flushes();
                 Vec::new()
             }
+            Cmd::GoingAway { reply } => {
+                let now = self.now();
+                for (session, tx) in std::mem::take(&mut self.sessions) {
+                    let _ = tx.close.send(Some((
+                        close::GOING_AWAY,
+                        "the relay is shutting down; reconnect shortly".into(),
+                    )));
+                    let fx = self.room.leave(session, now);
+                    self.apply(fx).await;
+                }
+                let _ = reply.send(());
+                Vec::new()
+            }
             Cmd::Stats { reply } => {
                 let _ = reply.send(self.stats());
                 Vec::new()

@@ -57,6 +57,9 @@ pub(crate) enum Cmd {
         doc: String,
         reply: oneshot::Sender<Result<Vec<u8>, String>>,
     },
+    GoingAway {
+        reply: oneshot::Sender<()>,
+    },
     Flush {
         reply: oneshot::Sender<()>,
     },
@@ -205,6 +208,14 @@ impl VaultHandle {
     pub async fn flush(&self) {
         let (reply, rx) = oneshot::channel();
         if self.send(Cmd::Flush { reply }).await {
+            let _ = rx.await;
+        }
+    }
+
+    /// Closes every socket with 1001 (the relay is shutting down).
+    pub async fn going_away(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.send(Cmd::GoingAway { reply }).await {
             let _ = rx.await;
         }
     }

@@ -62,6 +62,13 @@ impl Vaults {
         total
     }
 
+    /// Closes every socket of every vault with 1001 (shutdown).
+    pub async fn going_away(&self) {
+        for v in self.all().await {
+            v.going_away().await;
+        }
+    }
+
     /// Snapshots every changed doc of every vault and waits (shutdown).
     pub async fn flush_all(&self) {
         for v in self.all().await {

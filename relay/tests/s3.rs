@@ -1,0 +1,368 @@
+//! The relay with its storage in a real S3-compatible server (SeaweedFS,
+//! started by the test): key layout, no needless rewrites, a whole vault in
+//! and out, and a storage outage.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
+use support::{Relay, Seaweed, SECRET};
+use tessera_conformance::client::VaultClient;
+use tessera_conformance::{fresh_doc, fresh_vault, Target};
+use tessera_crdt::ids::{new_file_id, random_client_id, INDEX_DOC};
+use tessera_crdt::keys::{self, StorageKey, VaultId};
+use tessera_crdt::note::Note;
+use tessera_crdt::token::Scope;
+use tessera_crdt::vault::{EntryKind, EntryMeta, Index};
+use tessera_relay::store::{S3Config, S3Store, Store};
+
+async fn start(tmp: &Path, extra: &[&str]) -> (Seaweed, Relay) {
+    let seaweed = Seaweed::start(&tmp.join("s3"));
+    let mut args: Vec<String> = seaweed.relay_args();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let relay = Relay::start(&tmp.join("data"), &args, &seaweed.relay_env()).await;
+    (seaweed, relay)
+}
+
+/// The bucket, seen directly (not through the relay).
+fn bucket(seaweed: &Seaweed) -> S3Store {
+    let env = &seaweed.env;
+    let creds = Credentials::new(
+        &env["AWS_ACCESS_KEY_ID"],
+        &env["AWS_SECRET_ACCESS_KEY"],
+        None,
+        None,
+        "test",
+    );
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(env["TESSERA_TEST_S3_REGION"].clone()))
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build();
+    let config = S3Config {
+        bucket: env["TESSERA_TEST_S3_BUCKET"].clone(),
+        prefix: None,
+        endpoint: Some(env["TESSERA_TEST_S3_ENDPOINT"].clone()),
+        region: Some(env["TESSERA_TEST_S3_REGION"].clone()),
+        path_style: true,
+    };
+    S3Store::from_sdk_config(config, &sdk).expect("S3 store")
+}
+
+/// Every key under the vault with its ETag.
+async fn objects(store: &S3Store, vault: &str) -> BTreeMap<String, String> {
+    let vault = VaultId::new(vault).expect("vault id");
+    let mut out = BTreeMap::new();
+    for key in store.list(&keys::vault_prefix(&vault)).await.expect("list") {
+        if let Some(obj) = store.get(&key).await.expect("get") {
+            out.insert(key, obj.etag.0);
+        }
+    }
+    out
+}
+
+async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn write_and_ack(client: &mut VaultClient, doc: &str, text: &str) {
+    let seq = client.append(doc, text).await.expect("sends");
+    client.wait_ack(doc, seq).await.expect("acked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_follow_the_key_layout_and_an_unchanged_note_is_never_rewritten() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (seaweed, relay) = start(tmp.path(), &[]).await;
+    let store = bucket(&seaweed);
+    let (vault, busy, quiet) = (fresh_vault(), fresh_doc(), fresh_doc());
+    let mut client = Target::new(&relay.base, SECRET)
+        .vault_client(&vault, Scope::Write)
+        .await
+        .expect("connects");
+    for doc in [&busy, &quiet] {
+        client.open_and_sync(doc).await.expect("syncs");
+        write_and_ack(&mut client, doc, "first words").await;
+    }
+    let head = |doc: &str| format!("vaults/{vault}/docs/{doc}/head");
+    until("both heads", || {
+        let store = &store;
+        let (a, b) = (head(&busy), head(&quiet));
+        async move {
+            store.get(&a).await.ok().flatten().is_some()
+                && store.get(&b).await.ok().flatten().is_some()
+        }
+    })
+    .await;
+    let before = objects(&store, &vault).await;
+    for key in before.keys() {
+        let parsed =
+            StorageKey::parse(key).unwrap_or_else(|| panic!("{key} is outside the key layout"));
+        assert_eq!(&parsed.key(), key);
+    }
+    let quiet_before: Vec<_> = before
+        .iter()
+        .filter(|(k, _)| k.contains(quiet.as_str()))
+        .collect();
+    assert!(
+        quiet_before.iter().any(|(k, _)| k.contains("/snap/")),
+        "{before:?}"
+    );
+
+    for i in 0..5 {
+        write_and_ack(&mut client, &busy, &format!(" more {i}")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let busy_head = before[&head(&busy)].clone();
+    until("a new head for the busy note", || {
+        let (store, key, old) = (&store, head(&busy), busy_head.clone());
+        async move {
+            store
+                .get(&key)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|o| o.etag.0 != old)
+        }
+    })
+    .await;
+    // Several debounce and maximum-delay periods pass without a change to the quiet note.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = objects(&store, &vault).await;
+    let quiet_after: Vec<_> = after
+        .iter()
+        .filter(|(k, _)| k.contains(quiet.as_str()))
+        .collect();
+    assert_eq!(
+        quiet_before, quiet_after,
+        "the unchanged note was rewritten"
+    );
+    let out = relay.cli(&[
+        "check",
+        "--vault",
+        &vault,
+        "--s3-bucket",
+        &seaweed.env["TESSERA_TEST_S3_BUCKET"],
+        "--s3-endpoint",
+        &seaweed.env["TESSERA_TEST_S3_ENDPOINT"],
+        "--s3-region",
+        "us-east-1",
+        "--s3-path-style",
+    ]);
+    assert!(out.contains("2 notes ok, 0 bad"), "{out}");
+}
+
+/// Every file of a vault folder, by vault path.
+fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.insert(rel, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    out
+}
+
+fn shared_vault(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vaults")
+        .join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_imported_through_the_relay_exports_byte_identical() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (seaweed, mut relay) = start(tmp.path(), &[]).await;
+    let vault = fresh_vault();
+    let target = Target::new(&relay.base, SECRET);
+    let token = target.token(&vault, Scope::Write);
+    let mut client = target
+        .vault_client(&vault, Scope::Write)
+        .await
+        .expect("connects");
+    client
+        .open_and_sync(INDEX_DOC)
+        .await
+        .expect("syncs the index");
+    let mut index = Index::new(random_client_id());
+    let http = reqwest::Client::new();
+    let source = files(&shared_vault("en"));
+    for (path, bytes) in &source {
+        let hash = blake3::hash(bytes).to_hex().to_string();
+        let meta = EntryMeta {
+            hash: Some(hash.clone()),
+            size: Some(bytes.len() as u64),
+            mtime: None,
+        };
+        let entry_update = if path.ends_with(".md") {
+            let text = std::str::from_utf8(bytes).expect("notes are UTF-8");
+            let id = new_file_id();
+            let mut note = Note::new(random_client_id());
+            if let Some(update) = note.import_text(text).expect("imports") {
+                client
+                    .write_update(&id, &update)
+                    .await
+                    .expect("sends the note");
+            }
+            index
+                .create_with_id(&id, path, EntryKind::Note, meta)
+                .expect("index entry")
+        } else {
+            let url = format!("{}/v1/vaults/{vault}/blobs/{hash}", relay.base);
+            let resp = http
+                .put(url)
+                .bearer_auth(&token)
+                .body(bytes.clone())
+                .send()
+                .await
+                .expect("uploads");
+            assert!(resp.status().is_success(), "{path}: {}", resp.status());
+            index
+                .create(path, EntryKind::Blob, meta)
+                .expect("index entry")
+                .1
+        };
+        client
+            .write_update(INDEX_DOC, &entry_update)
+            .await
+            .expect("sends the index entry");
+    }
+    let writes: Vec<(String, u64)> = client.writes.iter().map(|(d, n)| (d.clone(), *n)).collect();
+    for (doc, seq) in writes {
+        client.wait_ack(&doc, seq).await.expect("every write acked");
+    }
+    // Stopping the relay snapshots everything; export reads storage only.
+    relay.terminate();
+    let out = tmp.path().join("export");
+    let mut args = vec![
+        "export".to_owned(),
+        "--vault".into(),
+        vault.clone(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    args.extend(seaweed.relay_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let printed = relay.cli(&args);
+    let exported = files(&out);
+    assert_eq!(
+        exported.keys().collect::<Vec<_>>(),
+        source.keys().collect::<Vec<_>>(),
+        "{printed}"
+    );
+    let differing: Vec<&String> = source
+        .iter()
+        .filter(|(p, b)| exported.get(*p) != Some(b))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "files differ after the round trip: {differing:?}"
+    );
+    println!("{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_s3_is_down_the_relay_keeps_acking_and_catches_up_when_it_returns() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (seaweed, mut relay) = start(tmp.path(), &["--max-snapshot-lag", "1s"]).await;
+    let (vault, doc) = (fresh_vault(), fresh_doc());
+    let mut client = Target::new(&relay.base, SECRET)
+        .vault_client(&vault, Scope::Write)
+        .await
+        .expect("connects");
+    client.open_and_sync(&doc).await.expect("syncs");
+    write_and_ack(&mut client, &doc, "before the outage.").await;
+    let ready = |base: String| async move {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    until("ready", || ready(relay.base.clone()).then_some_200()).await;
+
+    seaweed.stop();
+    let mut during = Vec::new();
+    for i in 0..20 {
+        let text = format!(" during-{i}.");
+        write_and_ack(&mut client, &doc, &text).await;
+        during.push(text);
+    }
+    until("/readyz to report the outage", || {
+        let base = relay.base.clone();
+        async move { ready(base).await == 503 }
+    })
+    .await;
+    assert!(relay.metric("tessera_snapshot_lag_seconds").await >= 1.0);
+    assert!(relay
+        .metrics()
+        .await
+        .contains("tessera_errors_total{kind=\"snapshot-failed\"}"));
+
+    seaweed.resume();
+    until("/readyz after S3 returns", || {
+        ready(relay.base.clone()).then_some_200()
+    })
+    .await;
+    relay.terminate();
+
+    // A relay with an empty data dir has only S3 to go by.
+    let fresh = Relay::start(
+        &tmp.path().join("data-2"),
+        &seaweed
+            .relay_args()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &seaweed.relay_env(),
+    )
+    .await;
+    let mut check = Target::new(&fresh.base, SECRET)
+        .vault_client(&vault, Scope::Read)
+        .await
+        .expect("connects");
+    check.open_and_sync(&doc).await.expect("syncs");
+    let text = check.text(&doc);
+    assert!(text.starts_with("before the outage."), "{text}");
+    for t in &during {
+        assert!(
+            text.contains(t.as_str()),
+            "{t} missing from S3 after the outage: {text}"
+        );
+    }
+}
+
+/// `true` once a status future yields 200.
+trait Then200 {
+    fn then_some_200(self) -> impl std::future::Future<Output = bool>;
+}
+
+impl<F: std::future::Future<Output = u16>> Then200 for F {
+    async fn then_some_200(self) -> bool {
+        self.await == 200
+    }
+}
