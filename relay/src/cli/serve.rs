@@ -1,5 +1,6 @@
 //! `tessera-relay serve`: the relay itself.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,9 @@ use tessera_relay::server::{router, AppState};
 use tessera_relay::vault::{VaultDeps, Vaults};
 use tessera_relay::wal::WalOptions;
 use tracing::{info, warn};
+
+/// How long shutdown waits for sockets to finish closing.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long shutdown waits for the last snapshots.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
@@ -54,8 +58,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     info!(addr = %args.listen, storage = %store.describe(), "tessera relay listening");
+    let (closing, open) = (vaults.clone(), state.metrics.clone());
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Upgraded sockets outlive axum's graceful shutdown: say goodbye, and
+        // give clients a moment to receive the close before the process ends.
+        closing.going_away().await;
+        let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
+        while open.connections.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
     info!("shutting down: snapshotting changed notes");
