@@ -6,7 +6,7 @@ use tessera_crdt::keys::DocId;
 use tessera_crdt::room::{close, Effect};
 use worker::console_error;
 
-use crate::object::{VaultObject, SNAPSHOT_KEEP};
+use crate::object::VaultObject;
 use crate::respond::now_ms;
 
 /// Carries out `effect` and returns the follow-up effects.
@@ -58,9 +58,10 @@ pub(crate) async fn carry_out(obj: &VaultObject, effect: Effect) -> Vec<Effect> 
             }
         }
         Effect::Snapshot { doc, state, covers } => {
-            let result = match (obj.store(), DocId::new(&doc), obj.with(|l| l.vault.clone())) {
-                (Ok(store), Ok(id), Some(vault)) => store
-                    .store_snapshot(&vault, &id, &state, covers, SNAPSHOT_KEEP, now)
+            let open = obj.with(|l| (l.vault.clone(), l.snapshot_keep));
+            let result = match (obj.store(), DocId::new(&doc), open) {
+                (Ok(store), Ok(id), Some((vault, keep))) => store
+                    .store_snapshot(&vault, &id, &state, covers, keep, now)
                     .await
                     .map_err(|e| e.to_string()),
                 (Err(e), _, _) => Err(e.message),

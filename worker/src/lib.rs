@@ -4,11 +4,12 @@
 //! manifest and blobs — the same endpoints, tokens, limits, messages and
 //! key layout as the self-hosted relay.
 //!
-//! Only `route` and `api` are plain Rust; the rest needs the Workers runtime
+//! Only `route`, `api` and `config` are plain Rust; the rest needs the Workers runtime
 //! and is compiled for `wasm32` only, so native workspace builds and tests
 //! see a small library.
 
 pub mod api;
+pub mod config;
 pub mod route;
 
 #[cfg(target_arch = "wasm32")]

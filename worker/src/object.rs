@@ -13,21 +13,20 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use tessera_crdt::keys::VaultId;
-use tessera_crdt::room::{close, Effect, Room, RoomConfig, SessionId, SessionRecord};
+use tessera_crdt::room::{close, Effect, Room, SessionId, SessionRecord};
 use tessera_crdt::token::{Revocations, TokenKey};
 use worker::{
-    console_error, durable_object, DurableObject, Env, Request, Response, State, WebSocket,
-    WebSocketIncomingMessage,
+    console_error, console_log, durable_object, DurableObject, Env, Request, Response, State,
+    WebSocket, WebSocketIncomingMessage,
 };
 
 use crate::api::ApiError;
+use crate::config::WorkerConfig;
 use crate::log::Log;
 use crate::respond::{error_response, now_ms};
 use crate::route::route;
 use crate::store::Store;
 
-/// Snapshots kept per doc (the relay's default).
-pub const SNAPSHOT_KEEP: usize = 20;
 /// Docs unused this long leave memory (the relay's default).
 const IDLE_EVICT_MS: u64 = 5 * 60 * 1000;
 /// The R2 bucket binding.
@@ -38,6 +37,8 @@ pub const SECRET: &str = "TESSERA_SECRET";
 /// The room and what the object keeps beside it while in memory.
 pub(crate) struct Live {
     pub(crate) vault: VaultId,
+    /// Snapshots kept per doc.
+    pub(crate) snapshot_keep: usize,
     pub(crate) room: Room,
     pub(crate) revoked: Revocations,
     pub(crate) sockets: HashMap<SessionId, WebSocket>,
@@ -98,7 +99,7 @@ impl DurableObject for VaultObject {
         };
         let now = now_ms();
         let effects = self.with(|live| {
-            if !live.room.session_record(session).is_some() {
+            if live.room.session_record(session).is_none() {
                 return vec![Effect::Close {
                     to: session,
                     code: close::GOING_AWAY,
@@ -229,6 +230,8 @@ impl VaultObject {
                 return Err(ApiError::unavailable("this vault object was never opened"))
             }
         };
+        let config = WorkerConfig::from_vars(|name| self.env.var(name).ok().map(|v| v.to_string()))
+            .map_err(|e| unavailable(&e))?;
         let recovered = log.recover().map_err(|e| unavailable(&e))?;
         let manifest = self
             .store()?
@@ -239,7 +242,7 @@ impl VaultObject {
             // Another event booted while the manifest was read.
             return Ok(());
         }
-        let mut room = Room::new(vault.as_str(), RoomConfig::default(), &manifest.epoch);
+        let mut room = Room::new(vault.as_str(), config.room, &manifest.epoch);
         room.load_catalog(recovered.catalog);
         let effects = room.recover(recovered.next_ticket, recovered.logged);
         let records = log.sessions().map_err(|e| unavailable(&e))?;
@@ -263,8 +266,14 @@ impl VaultObject {
         for id in records.keys().filter(|id| !sockets.contains_key(id)) {
             let _ = log.drop_session(*id);
         }
+        console_log!(
+            "tessera: vault {vault} rebuilt from storage: {} sessions restored, next ticket {}",
+            sockets.len(),
+            recovered.next_ticket
+        );
         *self.live.borrow_mut() = Some(Live {
             vault,
+            snapshot_keep: config.snapshot_keep,
             room,
             revoked: manifest.revoked,
             sockets,
