@@ -10,6 +10,8 @@
 #       leaves nothing behind.
 #   scripts/seaweedfs.sh env DIR      prints that environment again
 #   scripts/seaweedfs.sh stop DIR     stops the server (DIR is kept)
+#   scripts/seaweedfs.sh resume DIR   starts it again on the same ports, with
+#       the same credentials and data (to simulate a storage outage)
 #
 # Typical manual use:
 #   dir=$(mktemp -d); eval "$(scripts/seaweedfs.sh start "$dir")"
@@ -25,7 +27,7 @@ REGION=us-east-1
 
 say() { printf 'seaweedfs: %s\n' "$*" >&2; }
 die() { printf 'seaweedfs: ERROR: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: scripts/seaweedfs.sh start DIR [--owner PID] | env DIR | stop DIR"; }
+usage() { die "usage: scripts/seaweedfs.sh start DIR [--owner PID] | env DIR | stop DIR | resume DIR"; }
 
 # Is something listening on loopback port $1?
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -73,8 +75,9 @@ free_base() {
 
 # Starts weed once; returns non-zero (after stopping it) if it did not get ready.
 try_start() {
-  local dir="$1" weed="$2" base s3 filer pid
-  base="$(free_base)"
+  local dir="$1" weed="$2" base="${3:-}" s3 filer pid
+  [[ -n "$base" ]] || base="$(free_base)"
+  echo "$base" >"$dir/base"
   s3=$((base + 3)); filer=$((base + 2))
   mkdir -p "$dir/data"
   # -ip and -ip.bind: both, or it listens on (and advertises) other addresses.
@@ -135,6 +138,17 @@ start() {
   cat "$dir/env"
 }
 
+resume() {
+  local dir="$1" weed base
+  [[ -f "$dir/env" && -f "$dir/base" ]] || die "nothing to resume in $dir"
+  KEY="$(sed -n 's/^export AWS_ACCESS_KEY_ID=//p' "$dir/env")"
+  SECRET="$(sed -n 's/^export AWS_SECRET_ACCESS_KEY=//p' "$dir/env")"
+  base="$(cat "$dir/base")"
+  weed="$(find_weed)"
+  try_start "$dir" "$weed" "$base" || die "SeaweedFS did not restart (log: $dir/weed.log)"
+  say "S3 back at $(grep ENDPOINT "$dir/env" | cut -d= -f2)"
+}
+
 stop() {
   local dir="$1" pid
   [[ -f "$dir/weed.pid" ]] || { say "no server in $dir"; return 0; }
@@ -156,5 +170,8 @@ case "${1:-}" in
   stop)
     [[ $# -eq 2 ]] || usage
     stop "$2" ;;
+  resume)
+    [[ $# -eq 2 ]] || usage
+    resume "$2" ;;
   *) usage ;;
 esac

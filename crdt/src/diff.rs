@@ -16,9 +16,11 @@
 //!
 //! Offsets are UTF-16 code units in the old text, computed while walking.
 
+use std::hash::Hash;
 use std::ops::Range;
 
-use similar::{capture_diff_slices, Algorithm, DiffOp};
+use similar::algorithms::{myers, Capture, Compact, Replace};
+use similar::DiffOp;
 
 use crate::note::TextEdit;
 
@@ -26,6 +28,15 @@ use crate::note::TextEdit;
 const CHAR_BUDGET: usize = 1 << 22;
 /// Largest `old_lines × new_lines` diffed line by line.
 const LINE_BUDGET: usize = 1 << 24;
+
+/// What `similar::capture_diff_slices(Algorithm::Myers, old, new)` returns
+/// (the same hooks, no deadline), calling Myers directly: going through the
+/// `Algorithm` switch links patience and LCS into the WASM build for nothing.
+fn myers_ops<T: Eq + Hash + Ord>(old: &[T], new: &[T]) -> Vec<DiffOp> {
+    let mut d = Compact::new(Replace::new(Capture::new()), old, new);
+    myers::diff(&mut d, old, 0..old.len(), new, 0..new.len()).unwrap_or_else(|e| match e {});
+    d.into_inner().into_inner().into_ops()
+}
 
 /// Sorted, non-overlapping edits (in `old`'s UTF-16 coordinates) that turn
 /// `old` into `new`. Empty when they are equal.
@@ -44,7 +55,7 @@ pub(crate) fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
         diff_chars(old_mid, new_mid, base, &mut out);
         return out.0;
     }
-    let ops = capture_diff_slices(Algorithm::Myers, &old_lines.items, &new_lines.items);
+    let ops = myers_ops(&old_lines.items, &new_lines.items);
     // Merging here matters most: a line diff happily matches one blank line
     // between a deleted and an inserted block, and the two halves of an
     // edited line would then never meet in the character diff.
@@ -97,11 +108,7 @@ pub(crate) fn union_inserts(base: &str, other: &str) -> Vec<TextEdit> {
             new_len: new_end - head,
         }]
     } else {
-        capture_diff_slices(
-            Algorithm::Myers,
-            &old.items[head..old_end],
-            &new.items[head..new_end],
-        )
+        myers_ops(&old.items[head..old_end], &new.items[head..new_end])
     };
 
     let mut out = Edits::default();
@@ -143,7 +150,7 @@ fn diff_chars(old: &str, new: &str, base: u32, out: &mut Edits) {
         at += c.len_utf16() as u32;
         starts.push(at);
     }
-    let ops = capture_diff_slices(Algorithm::Myers, &old_chars, &new_chars);
+    let ops = myers_ops(&old_chars, &new_chars);
     for (old, new) in absorb_short_equalities(changes(&ops)) {
         let insert: String = new_chars[new].iter().collect();
         out.push(starts[old.start], starts[old.end], &insert);

@@ -14,7 +14,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    pub(super) fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EntryKind::Note => "note",
             EntryKind::Blob => "blob",

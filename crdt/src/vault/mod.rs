@@ -299,7 +299,8 @@ impl Index {
     /// all listed; [`Index::lookup`] tells which one a path shows.
     pub fn list(&self) -> Vec<Entry> {
         let mut entries = self.entries(|e| !e.deleted);
-        entries.sort_by(|a, b| (&a.path, &a.id).cmp(&(&b.path, &b.id)));
+        // (path, id) is unique, so an unstable sort gives the one order.
+        entries.sort_unstable_by(|a, b| (&a.path, &a.id).cmp(&(&b.path, &b.id)));
         entries
     }
 
@@ -312,20 +313,21 @@ impl Index {
 
     /// Live paths claimed by more than one id, sorted by path.
     pub fn conflicts(&self) -> Vec<PathConflict> {
-        let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // Sets keep the ids sorted (and share code with the change capture).
+        let mut by_path: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for e in self.entries(|e| !e.deleted) {
-            by_path.entry(e.path).or_default().push(e.id);
+            by_path.entry(e.path).or_default().insert(e.id);
         }
         by_path
             .into_iter()
             .filter(|(_, ids)| ids.len() > 1)
-            .map(|(path, mut ids)| {
-                ids.sort();
-                let winner = ids.remove(0);
+            .map(|(path, ids)| {
+                let mut ids = ids.into_iter();
+                let winner = ids.next().unwrap_or_default();
                 PathConflict {
                     path,
                     winner,
-                    losers: ids,
+                    losers: ids.collect(),
                 }
             })
             .collect()

@@ -1,11 +1,12 @@
-//! Note and index docs for JavaScript. Structured values cross as JSON text
-//! (serde on both sides), bytes as `Uint8Array`.
+//! Note and index docs for JavaScript. Structured values cross as plain
+//! objects (see [`super::js`]), bytes as `Uint8Array`.
 
 use wasm_bindgen::prelude::*;
 
+use super::js::{self, DeltaOps, Entries, EntryMetaValue, EntryValue, PathConflicts, TextEdits};
 use super::{client_id, to_js_err};
-use crate::note::{Note, TextEdit};
-use crate::vault::{EntryKind, EntryMeta, Index};
+use crate::note::Note;
+use crate::vault::{EntryKind, Index};
 
 /// A note doc (`Y.Text content`) with UTF-16 offsets, as CodeMirror counts.
 #[wasm_bindgen]
@@ -52,21 +53,21 @@ impl WasmNote {
         self.inner.delete(at, len).map_err(to_js_err)
     }
 
-    /// Applies editor changes given as JSON `[{from, to, insert}]` in the
+    /// Applies editor changes `[{from, to, insert}]` given in the
     /// coordinates of the text before them (CodeMirror's `iterChanges`), as
     /// one transaction; returns the update to send.
     #[wasm_bindgen(js_name = applyEdits)]
-    pub fn apply_edits(&mut self, edits_json: &str) -> Result<Vec<u8>, JsError> {
-        let edits: Vec<TextEdit> = serde_json::from_str(edits_json).map_err(to_js_err)?;
+    pub fn apply_edits(&mut self, edits: &TextEdits) -> Result<Vec<u8>, JsError> {
+        let edits = js::read_edits(edits)?;
         self.inner.apply_edits(&edits).map_err(to_js_err)
     }
 
-    /// Applies a remote update; returns the editor delta as JSON
-    /// `[{"retain":n}|{"insert":"s"}|{"delete":n}]` in UTF-16 units.
+    /// Applies a remote update; returns the editor delta
+    /// `[{retain: n} | {insert: s} | {delete: n}]` in UTF-16 units.
     #[wasm_bindgen(js_name = applyRemote)]
-    pub fn apply_remote(&mut self, update: &[u8]) -> Result<String, JsError> {
+    pub fn apply_remote(&mut self, update: &[u8]) -> Result<DeltaOps, JsError> {
         let delta = self.inner.apply_remote(update).map_err(to_js_err)?;
-        serde_json::to_string(&delta).map_err(to_js_err)
+        Ok(js::delta_ops(&delta))
     }
 
     /// Brings text read from disk in as a minimal diff; `undefined` when equal.
@@ -129,29 +130,18 @@ impl Created {
 }
 
 /// The vault index doc: file id → `{path, kind, hash?, size?, mtime?, deleted?}`.
-/// Entries cross as JSON (`Entry` in camelCase).
+/// Entries cross as `Entry` objects (absent optional fields left out).
 #[wasm_bindgen]
 pub struct WasmIndex {
     inner: Index,
 }
 
-fn kind(s: &str) -> Result<EntryKind, JsError> {
+fn parse_kind(s: &str) -> Result<EntryKind, JsError> {
     match s {
         "note" => Ok(EntryKind::Note),
         "blob" => Ok(EntryKind::Blob),
         _ => Err(JsError::new("kind must be \"note\" or \"blob\"")),
     }
-}
-
-fn meta(json: &str) -> Result<EntryMeta, JsError> {
-    if json.is_empty() {
-        return Ok(EntryMeta::default());
-    }
-    serde_json::from_str(json).map_err(to_js_err)
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, JsError> {
-    serde_json::to_string(value).map_err(to_js_err)
 }
 
 #[wasm_bindgen]
@@ -172,16 +162,16 @@ impl WasmIndex {
         })
     }
 
-    /// Creates an entry (`kind`: "note" | "blob"; `metaJson`: `{hash?, size?, mtime?}` or "").
+    /// Creates an entry (`kind`: "note" | "blob"; `meta`: `{hash?, size?, mtime?}`, optional).
     pub fn create(
         &mut self,
         path: &str,
-        kind_name: &str,
-        meta_json: &str,
+        kind: &str,
+        meta: Option<EntryMetaValue>,
     ) -> Result<Created, JsError> {
         let (id, update) = self
             .inner
-            .create(path, kind(kind_name)?, meta(meta_json)?)
+            .create(path, parse_kind(kind)?, js::read_meta(meta)?)
             .map_err(to_js_err)?;
         Ok(Created { id, update })
     }
@@ -192,11 +182,11 @@ impl WasmIndex {
         &mut self,
         id: &str,
         path: &str,
-        kind_name: &str,
-        meta_json: &str,
+        kind: &str,
+        meta: Option<EntryMetaValue>,
     ) -> Result<Vec<u8>, JsError> {
         self.inner
-            .create_with_id(id, path, kind(kind_name)?, meta(meta_json)?)
+            .create_with_id(id, path, parse_kind(kind)?, js::read_meta(meta)?)
             .map_err(to_js_err)
     }
 
@@ -211,10 +201,12 @@ impl WasmIndex {
         self.inner.move_folder(from, to).map_err(to_js_err)
     }
 
-    /// Sets an entry's hash/size/mtime.
+    /// Replaces an entry's hash/size/mtime: fields left out are removed.
     #[wasm_bindgen(js_name = setMeta)]
-    pub fn set_meta(&mut self, id: &str, meta_json: &str) -> Result<Vec<u8>, JsError> {
-        self.inner.set_meta(id, meta(meta_json)?).map_err(to_js_err)
+    pub fn set_meta(&mut self, id: &str, meta: Option<EntryMetaValue>) -> Result<Vec<u8>, JsError> {
+        self.inner
+            .set_meta(id, js::read_meta(meta)?)
+            .map_err(to_js_err)
     }
 
     /// Deletes an entry (a tombstone, so concurrent edits don't resurrect it as a copy).
@@ -227,30 +219,30 @@ impl WasmIndex {
         self.inner.retire(loser, winner).map_err(to_js_err)
     }
 
-    /// One entry as JSON, or `undefined`.
-    pub fn get(&self, id: &str) -> Result<Option<String>, JsError> {
-        self.inner.get(id).map(|e| json(&e)).transpose()
+    /// One entry (tombstones included), or `undefined`.
+    pub fn get(&self, id: &str) -> Option<EntryValue> {
+        self.inner.get(id).map(|e| js::entry(&e))
     }
 
-    /// Live entries as a JSON array, sorted by path.
-    pub fn list(&self) -> Result<String, JsError> {
-        json(&self.inner.list())
+    /// Live entries, sorted by path.
+    pub fn list(&self) -> Entries {
+        js::entries(&self.inner.list())
     }
 
-    /// The entry that owns `path` (the conflict winner), as JSON, or `undefined`.
-    pub fn lookup(&self, path: &str) -> Result<Option<String>, JsError> {
-        self.inner.lookup(path).map(|e| json(&e)).transpose()
+    /// The entry that owns `path` (the conflict winner), or `undefined`.
+    pub fn lookup(&self, path: &str) -> Option<EntryValue> {
+        self.inner.lookup(path).map(|e| js::entry(&e))
     }
 
-    /// Paths claimed by more than one live id: JSON `[{path, winner, losers}]`.
-    pub fn conflicts(&self) -> Result<String, JsError> {
-        json(&self.inner.conflicts())
+    /// Paths claimed by more than one live id: `[{path, winner, losers}]`.
+    pub fn conflicts(&self) -> PathConflicts {
+        js::conflicts(&self.inner.conflicts())
     }
 
-    /// Applies a remote update; returns the changed ids as a JSON array.
+    /// Applies a remote update; returns the ids of the changed entries.
     #[wasm_bindgen(js_name = applyRemote)]
-    pub fn apply_remote(&mut self, update: &[u8]) -> Result<String, JsError> {
-        json(&self.inner.apply_remote(update).map_err(to_js_err)?)
+    pub fn apply_remote(&mut self, update: &[u8]) -> Result<Vec<String>, JsError> {
+        self.inner.apply_remote(update).map_err(to_js_err)
     }
 
     /// The state vector.

@@ -2,6 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use super::js::{self, AwarenessStates};
 use super::to_js_err;
 use crate::awareness::{self, AwarenessEntry};
 use crate::limits::Limits;
@@ -185,7 +186,8 @@ pub fn encode_changes_since(epoch: &str, cursor: f64) -> Vec<u8> {
     .to_vault_frame(VAULT_LEVEL)
 }
 
-/// An awareness update with one client's state (`"null"` to leave).
+/// An awareness update with one client's state as JSON text (`"null"` to
+/// leave), e.g. `JSON.stringify(state)`.
 #[wasm_bindgen(js_name = encodeAwarenessUpdate)]
 pub fn encode_awareness_update(
     client: f64,
@@ -201,17 +203,11 @@ pub fn encode_awareness_update(
     }]))
 }
 
-/// Decodes an awareness update into a JSON array of
-/// `{"client": n, "clock": n, "state": <the state JSON or null>}`.
+/// Decodes an awareness update into `[{client, clock, state}]`, each `state`
+/// parsed from its JSON text (`null` for a client that left, or for text
+/// that is not JSON).
 #[wasm_bindgen(js_name = decodeAwarenessUpdate)]
-pub fn decode_awareness_update(bytes: &[u8]) -> Result<String, JsError> {
+pub fn decode_awareness_update(bytes: &[u8]) -> Result<AwarenessStates, JsError> {
     let entries = awareness::decode_update(bytes, &Limits::default()).map_err(to_js_err)?;
-    let items: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
-            let state = serde_json::from_str(e.state).unwrap_or(serde_json::Value::Null);
-            serde_json::json!({ "client": e.client, "clock": e.clock, "state": state })
-        })
-        .collect();
-    Ok(serde_json::Value::Array(items).to_string())
+    Ok(js::awareness_states(&entries))
 }

@@ -4,12 +4,25 @@
 //! functions, so there is one implementation of both, in Rust. Numbers that
 //! JavaScript must read exactly (client ids, cursors, acks) cross as `f64`:
 //! they are all below 2^53.
+//!
+//! Structured values cross as plain JavaScript objects and arrays, built and
+//! read here with `js_sys` (no JSON text and no serde on either side: the
+//! module is downloaded by every mobile user, and a JSON codec in WASM costs
+//! more than everything it carries). Their TypeScript shapes (`TextEdit`,
+//! `DeltaOp`, `EntryMeta`, `Entry`, `PathConflict`, `AwarenessState`) are
+//! declared in the generated `.d.ts`. Absent optional fields are left out of
+//! returned objects (not `null`); in arguments, `undefined` and `null` both
+//! mean absent. Bytes cross as `Uint8Array`.
 
 mod docs;
 mod frames;
+mod js;
 
 pub use docs::{WasmIndex, WasmNote};
 pub use frames::*;
+pub use js::{
+    AwarenessStates, DeltaOps, Entries, EntryMetaValue, EntryValue, PathConflicts, TextEdits,
+};
 
 use wasm_bindgen::prelude::*;
 

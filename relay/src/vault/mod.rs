@@ -234,12 +234,19 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         .await
         .map_err(|e| PersistError::Corrupt(e.to_string()))?
         .map_err(|e| PersistError::Corrupt(e.to_string()))?;
-    // A missing catalog is fine for a brand-new vault; otherwise cursors can't be trusted.
-    let intact = catalog.is_some() || recovered.next_ticket <= 1;
-    let manifest = persist::load_manifest(deps.store.as_ref(), &id, wall_ms(), intact).await?;
+    // Without the local catalog, change cursors handed out before can't be
+    // honoured: an existing vault gets a new epoch, so clients resync fully once.
+    let manifest =
+        persist::load_manifest(deps.store.as_ref(), &id, wall_ms(), catalog.is_some()).await?;
     let mut room = Room::new(id.as_str(), deps.room.clone(), &manifest.epoch);
     room.load_catalog(catalog.unwrap_or_default());
     let initial = room.recover(recovered.next_ticket, recovered.logged());
+    // Saved now, so a restart before the first compaction keeps the epoch.
+    let entries = room.catalog();
+    let path = catalog_path.clone();
+    tokio::task::spawn_blocking(move || persist::write_catalog(&path, &entries))
+        .await
+        .map_err(|e| PersistError::Corrupt(e.to_string()))??;
     if recovered.truncated_bytes > 0 {
         warn!(vault = %id, bytes = recovered.truncated_bytes, "dropped a torn log tail (never acknowledged)");
     }

@@ -138,7 +138,9 @@ pub async fn store_snapshot(
     for _ in 0..8 {
         let current = read_head(store, vault, doc).await?;
         if let Some((head, _)) = &current {
-            if head.holds_state(state) && head.covers >= covers {
+            // The same merged state is never written twice; log entries it
+            // covers are redundant, so the log may still drop them.
+            if head.holds_state(state) {
                 return Ok(SnapshotOutcome::Unchanged);
             }
         }
@@ -186,9 +188,10 @@ pub async fn store_snapshot(
     Err(PersistError::Contended(keys::head_key(vault, doc)))
 }
 
-/// Reads the vault's manifest, creating it on first use. `fresh_cursors`
-/// says whether the local change catalog is intact; if it is not, the epoch
-/// is renewed so clients never trust a cursor the relay can't honour.
+/// Reads the vault's manifest, creating it on first use. `catalog_intact`
+/// says whether the local change catalog survived; if not, an existing
+/// vault's epoch is renewed so clients never trust a cursor the relay can't
+/// honour.
 pub async fn load_manifest(
     store: &dyn Store,
     vault: &VaultId,

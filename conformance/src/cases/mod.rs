@@ -1,0 +1,254 @@
+//! The cases, grouped by the part of the contract they check.
+
+use anyhow::{Context, Result};
+use tessera_crdt::token::Scope;
+
+use crate::{fresh_doc, Case, Target};
+
+mod admin;
+mod bad_input;
+mod blobs;
+mod history;
+mod ops;
+mod presence;
+mod read_only;
+mod sync;
+mod tokens;
+
+/// `case!("name", function)`: a case whose body is `async fn(Target) -> Result<()>`.
+macro_rules! case {
+    ($name:literal, $f:path) => {
+        Case {
+            name: $name,
+            run: |t| -> futures_util::future::BoxFuture<'static, anyhow::Result<()>> {
+                Box::pin($f(t))
+            },
+        }
+    };
+}
+
+/// Every case, in report order.
+pub fn all() -> Vec<Case> {
+    vec![
+        // Operations endpoints first: if these fail, nothing else will work.
+        case!("healthz answers 200 ok", ops::healthz_answers_ok),
+        case!(
+            "readyz answers 200 with the documented JSON",
+            ops::readyz_answers_ready_json
+        ),
+        case!(
+            "metrics are Prometheus text with tessera_ series",
+            ops::metrics_are_prometheus_text
+        ),
+        case!(
+            "CORS preflight from the Obsidian origins is allowed",
+            ops::cors_preflight_from_obsidian_is_allowed
+        ),
+        case!(
+            "an unknown route is 404 not-found",
+            ops::unknown_route_is_not_found
+        ),
+        // The vault endpoint.
+        case!(
+            "vault endpoint greets with hello naming the token's scope",
+            sync::hello_names_the_scope
+        ),
+        case!(
+            "a note written on one vault socket appears on another",
+            sync::note_written_on_one_socket_appears_on_another
+        ),
+        case!(
+            "a device that connects later receives the note on sync",
+            sync::late_device_receives_note_on_sync
+        ),
+        case!(
+            "many docs share one vault socket",
+            sync::many_docs_share_one_socket
+        ),
+        case!(
+            "acks arrive and count the writes per doc",
+            sync::acks_count_writes_per_doc
+        ),
+        case!("a duplicate write is acked", sync::duplicate_write_is_acked),
+        case!(
+            "changes-since lists only docs changed after the cursor",
+            sync::changes_since_lists_only_later_changes
+        ),
+        case!(
+            "changes-since with a wrong epoch resets and lists every doc",
+            sync::changes_since_wrong_epoch_resets
+        ),
+        // The doc endpoint.
+        case!(
+            "doc endpoint sends sync step 1 as its first frame",
+            sync::doc_endpoint_first_frame_is_step1
+        ),
+        case!(
+            "doc endpoint echoes an update to its sender",
+            sync::doc_endpoint_echoes_to_sender
+        ),
+        case!(
+            "doc-endpoint and vault clients see each other's edits",
+            sync::doc_and_vault_clients_see_each_other
+        ),
+        // Presence.
+        case!(
+            "awareness is forwarded to the doc's other clients",
+            presence::awareness_is_forwarded
+        ),
+        case!(
+            "a read-only client's presence is forwarded",
+            presence::read_only_presence_is_forwarded
+        ),
+        case!(
+            "a disconnect removes the client's presence",
+            presence::disconnect_removes_presence
+        ),
+        case!(
+            "doc endpoint sends current awareness after sync step 1",
+            presence::doc_endpoint_sends_awareness_after_step1
+        ),
+        // Read-only tokens.
+        case!(
+            "a read-only vault client syncs down",
+            read_only::read_only_vault_client_syncs_down
+        ),
+        case!(
+            "a read-only vault write is refused with permission-denied naming its seq",
+            read_only::read_only_vault_write_is_refused
+        ),
+        case!(
+            "a refused read-only write changes nothing for others",
+            read_only::refused_write_changes_nothing
+        ),
+        case!(
+            "a read-only doc-endpoint write gets the auth permission-denied message",
+            read_only::read_only_doc_write_gets_permission_denied
+        ),
+        // Bad input.
+        case!(
+            "malformed vault frames close with 4400",
+            bad_input::malformed_vault_frames_close_4400
+        ),
+        case!(
+            "malformed doc-endpoint frames close with 4400",
+            bad_input::malformed_doc_frames_close_4400
+        ),
+        case!(
+            "an oversized frame closes with 4413",
+            bad_input::oversized_frame_closes_4413
+        ),
+        case!(
+            "a bad doc id in a vault frame gets error bad-doc-id and the socket stays",
+            bad_input::bad_doc_id_in_vault_frame
+        ),
+        case!(
+            "an update yrs cannot decode is refused as malformed naming its seq",
+            bad_input::undecodable_update_is_refused
+        ),
+        case!(
+            "a bad vault id in the URL is 400 bad-vault-id",
+            bad_input::bad_vault_id_in_url
+        ),
+        case!(
+            "a bad doc id in the doc endpoint URL is 400 bad-doc-id",
+            bad_input::bad_doc_id_in_url
+        ),
+        // Tokens.
+        case!(
+            "bad tokens are refused on the vault endpoint before the upgrade",
+            tokens::bad_tokens_refused_on_vault_endpoint
+        ),
+        case!(
+            "bad tokens are refused on the doc endpoint before the upgrade",
+            tokens::bad_tokens_refused_on_doc_endpoint
+        ),
+        case!(
+            "bad tokens are refused on the HTTP API",
+            tokens::bad_tokens_refused_on_http
+        ),
+        case!(
+            "a token in the Authorization header is accepted",
+            tokens::bearer_header_is_accepted
+        ),
+        // Blobs.
+        case!(
+            "a blob round-trips: PUT 201, PUT again 200, GET and HEAD 200",
+            blobs::blob_round_trip
+        ),
+        case!(
+            "an unknown blob is 404 not-found",
+            blobs::unknown_blob_is_404
+        ),
+        case!(
+            "a blob whose bytes do not match its hash is 422 and not stored",
+            blobs::wrong_hash_is_422
+        ),
+        case!(
+            "a blob over the size limit is 413 limit-exceeded",
+            blobs::oversized_blob_is_413
+        ),
+        case!(
+            "a malformed blob hash is 400 bad-hash",
+            blobs::malformed_hash_is_400
+        ),
+        case!(
+            "a read token cannot upload a blob",
+            blobs::read_token_cannot_upload
+        ),
+        // Admin.
+        case!(
+            "an admin mints a token over HTTP that opens the vault",
+            admin::admin_mints_working_token
+        ),
+        case!(
+            "a write token cannot mint tokens",
+            admin::write_token_cannot_mint
+        ),
+        case!(
+            "revoking a token closes its socket with 4403 and later connects get 403",
+            admin::revoke_closes_socket_and_refuses_later
+        ),
+        // History.
+        case!(
+            "history lists a snapshot after the debounce",
+            history::history_lists_snapshot
+        ),
+        case!(
+            "restore brings old text back as an edit a connected client sees",
+            history::restore_brings_old_text_back
+        ),
+        case!(
+            "history of a path not in the index is 404",
+            history::history_of_unknown_path_is_404
+        ),
+    ]
+}
+
+/// After a misbehaving client: a well-behaved writer and reader on the same
+/// vault still sync and get acks.
+pub(crate) async fn vault_still_works(t: &Target, vault: &str) -> Result<()> {
+    let check = async {
+        let doc = fresh_doc();
+        let mut reader = t.vault_client(vault, Scope::Write).await?;
+        reader.open_and_sync(&doc).await?;
+        let mut writer = t.vault_client(vault, Scope::Write).await?;
+        let seq = writer.append(&doc, "still works").await?;
+        writer.wait_ack(&doc, seq).await?;
+        reader.wait_text(&doc, "still works").await?;
+        writer.close().await?;
+        reader.close().await
+    };
+    check
+        .await
+        .context("afterwards, a well-behaved client on the same vault did not work")
+}
+
+/// Fails with `what` unless `cond`.
+pub(crate) fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if cond {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(what()))
+    }
+}
