@@ -46,7 +46,9 @@ pub struct Recovered {
     pub logged: Vec<(String, u64, u64)>,
     /// The change catalog.
     pub catalog: Vec<(String, u64)>,
-    /// Whether a catalog was ever saved (or the vault never logged anything).
+    /// Whether this object's catalog was kept since the vault was opened
+    /// here; if not (new object, or its storage was lost), cursors handed out
+    /// before cannot be honoured and an existing vault gets a new epoch.
     pub catalog_intact: bool,
 }
 
@@ -150,6 +152,11 @@ impl Log {
         Ok(())
     }
 
+    /// Marks the catalog as kept from now on (after the manifest is settled).
+    pub fn mark_catalog_kept(&self) -> Result<(), LogError> {
+        self.set_meta("catalog", "kept")
+    }
+
     /// Drops every entry below `below` (covered by stored snapshots).
     pub fn compact(&self, below: u64) -> Result<(), LogError> {
         self.sql
@@ -226,7 +233,7 @@ impl Log {
         let last_logged = logged.iter().map(|(_, _, last)| *last).max().unwrap_or(0);
         let next_ticket = next_ticket.max(last_logged + 1);
         Ok(Recovered {
-            catalog_intact: !catalog.is_empty() || next_ticket <= 1,
+            catalog_intact: self.meta("catalog")?.is_some(),
             next_ticket,
             logged,
             catalog,

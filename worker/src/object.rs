@@ -242,6 +242,7 @@ impl VaultObject {
             // Another event booted while the manifest was read.
             return Ok(());
         }
+        log.mark_catalog_kept().map_err(|e| unavailable(&e))?;
         let mut room = Room::new(vault.as_str(), config.room, &manifest.epoch);
         room.load_catalog(recovered.catalog);
         let effects = room.recover(recovered.next_ticket, recovered.logged);
