@@ -169,12 +169,21 @@ fn a_restored_session_subscribes_at_once_to_a_doc_already_loading() {
 #[test]
 fn a_restored_doc_endpoint_session_keeps_its_doc_and_can_be_revoked() {
     let mut old = room();
-    old.join(5, Endpoint::Doc(NOTE.into()), Scope::Read, Some("tok-5".into()), 0);
+    old.join(
+        5,
+        Endpoint::Doc(NOTE.into()),
+        Scope::Read,
+        Some("tok-5".into()),
+        0,
+    );
     let record = old.session_record(5).expect("known");
     assert_eq!(record.doc.as_deref(), Some(NOTE));
     let mut r = room();
     r.restore_session(5, record);
-    assert_eq!(r.session_record(5).and_then(|s| s.doc), Some(NOTE.to_owned()));
+    assert_eq!(
+        r.session_record(5).and_then(|s| s.doc),
+        Some(NOTE.to_owned())
+    );
     let fx = r.revoke("tok-5");
     assert!(fx.iter().any(|e| matches!(e, Effect::Close { to: 5, .. })));
     assert_eq!(r.stats().sessions, 0);
