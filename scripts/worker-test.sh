@@ -5,11 +5,13 @@
 #   2. a token minted by `tessera-relay token` opens a vault on the worker;
 #   3. a note written before a restart of wrangler dev (same --persist-to)
 #      reads back after it;
-#   4. with WORKER_TEST_IDLE=SECONDS, a socket left silent that long (so the
-#      runtime may hibernate the object) keeps working, and the log says
-#      whether the object was rebuilt from storage in between.
+#   4. a socket left silent for WORKER_TEST_IDLE seconds (default 75: local
+#      workerd evicts an idle object after about a minute, hibernating its
+#      sockets) keeps working on the same connection, and the log says how
+#      often the object was rebuilt from storage meanwhile. WORKER_TEST_IDLE=0
+#      skips it.
 #
-#   scripts/worker-test.sh            all of the above (idle check off)
+#   scripts/worker-test.sh
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,7 +59,8 @@ scripts/worker-dev.sh stop "$PORT"
 scripts/worker-dev.sh start "$PORT" "$STATE"
 node worker/tests/persist.mjs check "$URL" "$VAULT" "$DOC" "$TOKEN" "survives a restart"
 
-if [[ -n "${WORKER_TEST_IDLE:-}" ]]; then
+WORKER_TEST_IDLE="${WORKER_TEST_IDLE:-75}"
+if [[ "$WORKER_TEST_IDLE" != 0 ]]; then
   DOC2="fedcba9876543210fedcba9876543210"
   before="$(grep -c "vault $VAULT rebuilt" "$LOG" || true)"
   say "idle check: a socket silent for ${WORKER_TEST_IDLE}s"
