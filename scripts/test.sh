@@ -57,6 +57,7 @@ step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (wasm bindings)" cargo clippy -p tessera-crdt --features wasm --target wasm32-unknown-unknown -- -D warnings
+step "cargo clippy (worker, wasm32)" cargo clippy -p tessera-worker --target wasm32-unknown-unknown -- -D warnings
 step "cargo test" cargo test --workspace
 # Stock Yjs clients (y-websocket) against the relay binary's doc endpoint.
 # cargo test built the binary already; the build step is a no-op then.
@@ -77,5 +78,8 @@ if [[ -f plugin/package.json ]]; then
 else
   skip "plugin tests" "plugin/package.json not there yet"
 fi
+
+step "worker bundle (wrangler deploy --dry-run)" npx wrangler deploy --dry-run --outdir dist
+step "worker under wrangler dev (scripts/worker-test.sh)" scripts/worker-test.sh
 
 say "all steps passed in $((SECONDS - START))s"

@@ -21,6 +21,7 @@ mod dispatch;
 mod doc;
 mod durability;
 mod effects;
+mod hibernate;
 mod outbound;
 mod schedule;
 
@@ -28,6 +29,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 pub use doc::{Applied, CrdtError};
 pub use effects::{close, Effect, Endpoint, RoomConfig, SessionId};
+pub use hibernate::SessionRecord;
 
 use crate::awareness::AwarenessTable;
 use crate::ids::validate_doc_id;
@@ -404,6 +406,9 @@ impl Room {
             out.push(Effect::Load {
                 doc: doc.to_owned(),
             });
+            let mut live = LiveDoc::loading(now);
+            live.subscribers = self.waiting_subscribers(doc);
+            self.docs.insert(doc.to_owned(), live);
         }
         self.docs
             .entry(doc.to_owned())
