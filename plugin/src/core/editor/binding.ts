@@ -1,0 +1,150 @@
+// The CodeMirror 6 binding: one editor ↔ one NoteSession.
+//
+//   local transactions  → session.applyLocalEdits (old-document coordinates)
+//   session remote delta → one transaction, marked remote and kept out of the
+//                          undo history (undo undoes only this device's edits;
+//                          CM's history maps its entries through it)
+//   selection / focus    → session.setLocalSelection
+//   session presence     → peer caret and selection decorations
+//
+// The CRDT is the source of truth: on attach, an editor whose text differs is
+// brought to session.text() by one remote-marked replacement (never by adding
+// the editor's text to the CRDT, which would duplicate it).
+import { Annotation, Transaction, type Extension, type TransactionSpec } from '@codemirror/state';
+import { EditorView, ViewPlugin, type PluginValue, type ViewUpdate } from '@codemirror/view';
+import type { DeltaOp, NoteSession, Presence } from '../contract';
+import { changesToEdits, deltaToChanges, DeltaMismatch, replacementBetween } from './changes';
+import { peerField, setPeers } from './presence';
+
+export interface BindingOptions {
+  /** Told about a delta that did not fit the editor; the editor was reset to the CRDT's text. */
+  onResync?: (reason: string) => void;
+}
+
+/** Marks transactions the binding made from the CRDT; its value is the doc id. */
+export const tesseraRemote = Annotation.define<string>();
+
+/** Did this transaction come from the CRDT rather than the user? */
+export function isTesseraRemote(tr: Transaction): boolean {
+  return tr.annotation(tesseraRemote) !== undefined;
+}
+
+/** The extension binding an editor to `session`. One session per editor. */
+export function tesseraBinding(session: NoteSession, options: BindingOptions = {}): Extension {
+  const plugin = ViewPlugin.define((view) => new SessionBinding(view, session, options));
+  return [peerField, plugin];
+}
+
+class SessionBinding implements PluginValue {
+  private readonly unsubscribe: Array<() => void> = [];
+  /** Work that arrived while CodeMirror was updating (dispatching then throws). */
+  private queued: Array<() => void> = [];
+  private updating = false;
+  private destroyed = false;
+  private lastSelection: string | null = null;
+
+  constructor(
+    private readonly view: EditorView,
+    private readonly session: NoteSession,
+    private readonly options: BindingOptions,
+  ) {
+    this.unsubscribe.push(session.onRemoteChange((delta) => this.run(() => this.applyRemote(delta))));
+    this.unsubscribe.push(session.onPresence((peers) => this.run(() => this.showPeers(peers))));
+    // The plugin may be constructed inside an update (Obsidian reconfigures
+    // open editors when an extension is registered), where dispatching
+    // throws, so the first alignment is deferred to a microtask: nothing
+    // (no input, no socket message) runs between it and this constructor.
+    this.updating = true;
+    this.queued.push(() => {
+      this.alignWithSession('attach');
+      this.reportSelection();
+    });
+    queueMicrotask(() => {
+      this.updating = false;
+      this.flush();
+    });
+  }
+
+  update(update: ViewUpdate): void {
+    this.updating = true;
+    try {
+      for (const tr of update.transactions) {
+        if (tr.docChanged && !isTesseraRemote(tr)) {
+          this.session.applyLocalEdits(changesToEdits(tr.changes, update.state.lineBreak));
+        }
+      }
+      if (update.selectionSet || update.focusChanged || update.docChanged) this.reportSelection();
+    } finally {
+      this.updating = false;
+    }
+    if (this.queued.length > 0) queueMicrotask(() => this.flush());
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.queued = [];
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.session.setLocalSelection(null);
+  }
+
+  private run(work: () => void): void {
+    if (this.destroyed) return;
+    if (this.updating) this.queued.push(work);
+    else work();
+  }
+
+  private flush(): void {
+    if (this.updating || this.destroyed) return;
+    const work = this.queued.splice(0);
+    for (const item of work) item();
+  }
+
+  private applyRemote(delta: DeltaOp[]): void {
+    let changes;
+    try {
+      changes = deltaToChanges(delta, this.view.state.doc.length);
+    } catch (error) {
+      if (!(error instanceof DeltaMismatch)) throw error;
+      this.alignWithSession(error.message);
+      return;
+    }
+    if (changes.length === 0) return;
+    this.view.dispatch(this.remoteSpec({ changes }));
+    // A delta that applied cleanly still leaves the editor wrong if the two
+    // had drifted apart earlier; check, because a wrong editor is silent.
+    if (this.view.state.doc.length !== this.session.text().length) this.alignWithSession('length differs after delta');
+  }
+
+  /** Makes the editor show exactly the CRDT's text. */
+  private alignWithSession(reason: string): void {
+    const replacement = replacementBetween(this.view.state.doc.toString(), this.session.text());
+    if (!replacement) return;
+    this.view.dispatch(this.remoteSpec({ changes: replacement }));
+    if (reason !== 'attach') this.options.onResync?.(reason);
+  }
+
+  private remoteSpec(spec: TransactionSpec): TransactionSpec {
+    return {
+      ...spec,
+      annotations: [
+        tesseraRemote.of(this.session.docId),
+        Transaction.remote.of(true),
+        Transaction.addToHistory.of(false),
+      ],
+    };
+  }
+
+  private showPeers(peers: Presence[]): void {
+    this.view.dispatch({ effects: setPeers.of(peers) });
+  }
+
+  /** Sends this device's selection when it changed; null without focus. */
+  private reportSelection(): void {
+    const main = this.view.state.selection.main;
+    const selection = this.view.hasFocus ? { anchor: main.anchor, head: main.head } : null;
+    const key = selection ? `${selection.anchor}:${selection.head}` : 'none';
+    if (key === this.lastSelection) return;
+    this.lastSelection = key;
+    this.session.setLocalSelection(selection);
+  }
+}
