@@ -48,17 +48,19 @@ class SessionBinding implements PluginValue {
     private readonly session: NoteSession,
     private readonly options: BindingOptions,
   ) {
-    this.unsubscribe.push(session.onRemoteChange((delta) => this.run(() => this.applyRemote(delta))));
-    this.unsubscribe.push(session.onPresence((peers) => this.run(() => this.showPeers(peers))));
-    // The plugin may be constructed inside an update (Obsidian reconfigures
-    // open editors when an extension is registered), where dispatching
-    // throws, so the first alignment is deferred to a microtask: nothing
-    // (no input, no socket message) runs between it and this constructor.
+    // The plugin is constructed inside an update (the view's creation, or
+    // Obsidian reconfiguring open editors when an extension is registered),
+    // where dispatching throws. So everything until the next microtask is
+    // queued — including listeners a session calls back at once on
+    // subscription — and the first alignment runs then: nothing (no input,
+    // no socket message) can run in between.
     this.updating = true;
     this.queued.push(() => {
       this.alignWithSession('attach');
       this.reportSelection();
     });
+    this.unsubscribe.push(session.onRemoteChange((delta) => this.run(() => this.applyRemote(delta))));
+    this.unsubscribe.push(session.onPresence((peers) => this.run(() => this.showPeers(peers))));
     queueMicrotask(() => {
       this.updating = false;
       this.flush();
