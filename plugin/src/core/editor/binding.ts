@@ -10,13 +10,20 @@
 // The CRDT is the source of truth: on attach, an editor whose text differs is
 // brought to session.text() by one remote-marked replacement (never by adding
 // the editor's text to the CRDT, which would duplicate it).
-import { Annotation, Transaction, type Extension, type TransactionSpec } from '@codemirror/state';
+import { Annotation, Transaction, type EditorState, type Extension, type TransactionSpec } from '@codemirror/state';
 import { EditorView, ViewPlugin, type PluginValue, type ViewUpdate } from '@codemirror/view';
 import type { DeltaOp, NoteSession, Presence } from '../contract';
 import { changesToEdits, deltaToChanges, DeltaMismatch, replacementBetween } from './changes';
 import { peerField, setPeers } from './presence';
 
 export interface BindingOptions {
+  /**
+   * The note path an editor state shows. When given, the binding stops for
+   * good at the first transaction after which the editor shows another path
+   * (a host that switches files in place must not have the new file's text
+   * written into the old note).
+   */
+  pathOf?: (state: EditorState) => string | undefined;
   /** Told about a delta that did not fit the editor; the editor was reset to the CRDT's text. */
   onResync?: (reason: string) => void;
 }
@@ -40,7 +47,7 @@ class SessionBinding implements PluginValue {
   /** Work that arrived while CodeMirror was updating (dispatching then throws). */
   private queued: Array<() => void> = [];
   private updating = false;
-  private destroyed = false;
+  private stopped = false;
   private lastSelection: string | null = null;
 
   constructor(
@@ -68,9 +75,14 @@ class SessionBinding implements PluginValue {
   }
 
   update(update: ViewUpdate): void {
+    if (this.stopped) return;
     this.updating = true;
     try {
       for (const tr of update.transactions) {
+        if (this.options.pathOf && this.options.pathOf(tr.state) !== this.session.path) {
+          this.stop();
+          return;
+        }
         if (tr.docChanged && !isTesseraRemote(tr)) {
           this.session.applyLocalEdits(changesToEdits(tr.changes, update.state.lineBreak));
         }
@@ -83,20 +95,25 @@ class SessionBinding implements PluginValue {
   }
 
   destroy(): void {
-    this.destroyed = true;
+    if (!this.stopped) this.session.setLocalSelection(null);
+    this.stop();
+  }
+
+  /** Detaches from the session for good; the editor keeps its text. */
+  private stop(): void {
+    this.stopped = true;
     this.queued = [];
     for (const off of this.unsubscribe.splice(0)) off();
-    this.session.setLocalSelection(null);
   }
 
   private run(work: () => void): void {
-    if (this.destroyed) return;
+    if (this.stopped) return;
     if (this.updating) this.queued.push(work);
     else work();
   }
 
   private flush(): void {
-    if (this.updating || this.destroyed) return;
+    if (this.updating || this.stopped) return;
     const work = this.queued.splice(0);
     for (const item of work) item();
   }
