@@ -5,7 +5,7 @@
 // One compartment per editor state holds that editor's binding, so editors
 // showing different notes carry different sessions under one registered
 // extension.
-import { ChangeSet, Compartment, type EditorState, type Extension } from '@codemirror/state';
+import { ChangeSet, Compartment, StateEffect, type EditorState, type Extension } from '@codemirror/state';
 import { ViewPlugin, type EditorView, type PluginValue, type ViewUpdate } from '@codemirror/view';
 import type { NoteSession } from '../contract';
 import { tesseraBinding, type BindingOptions } from './binding';
@@ -18,6 +18,12 @@ export interface AttachOptions extends BindingOptions {
   open(path: string): Promise<NoteSession | undefined>;
   onError?(path: string, error: unknown): void;
 }
+
+/**
+ * Dispatch to an editor to try opening its note again when it has no session
+ * (e.g. it was opened while sync was off, and sync just connected).
+ */
+export const retryAttach = StateEffect.define<null>();
 
 /** The extension to register once for all note editors. */
 export function tesseraAttacher(options: AttachOptions): Extension {
@@ -50,6 +56,7 @@ class Attacher implements PluginValue {
     }
     const path = this.options.pathOf(update.state);
     if (path !== this.path) this.follow(path);
+    else if (path !== undefined && !this.session && this.openedOn === null && retried(update)) this.follow(path);
   }
 
   destroy(): void {
@@ -81,28 +88,36 @@ class Attacher implements PluginValue {
     this.options.open(path).then(
       (session) => this.attach(generation, session),
       (error: unknown) => {
-        if (generation === this.generation) this.options.onError?.(path, error);
+        if (generation !== this.generation) return;
+        this.openedOn = null;
+        this.typedWhileOpening = null;
+        this.options.onError?.(path, error);
       },
     );
   }
 
   private attach(generation: number, session: NoteSession | undefined): void {
-    if (!session) return;
     if (this.destroyed || generation !== this.generation) {
-      session.close();
+      session?.close();
       return;
     }
+    const typed = this.typedWhileOpening;
+    const openedOn = this.openedOn;
+    this.openedOn = null;
+    this.typedWhileOpening = null;
+    if (!session) return;
     // Keystrokes made while the session was opening are not in the CRDT yet.
     // When the CRDT held exactly the text they were typed on, they go in as
     // local edits; the binding's attach alignment then finds nothing to do
     // instead of discarding them.
-    const typed = this.typedWhileOpening;
-    if (typed && !typed.empty && session.text() === this.openedOn) {
+    if (typed && !typed.empty && session.text() === openedOn) {
       session.applyLocalEdits(changesToEdits(typed, this.view.state.lineBreak));
     }
-    this.openedOn = null;
-    this.typedWhileOpening = null;
     this.session = session;
     this.view.dispatch({ effects: this.slot.reconfigure(tesseraBinding(session, this.options)) });
   }
+}
+
+function retried(update: ViewUpdate): boolean {
+  return update.transactions.some((tr) => tr.effects.some((e) => e.is(retryAttach)));
 }

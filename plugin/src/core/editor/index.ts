@@ -2,4 +2,4 @@
 export { tesseraBinding, tesseraRemote, isTesseraRemote, type BindingOptions } from './binding';
 export { changesToEdits, deltaToChanges, replacementBetween, DeltaMismatch, type ChangeRange } from './changes';
 export { peerField, setPeers, peerMarks, safeColor, drawnPeerCount, type PeerMark } from './presence';
-export { tesseraAttacher, type AttachOptions } from './attach';
+export { tesseraAttacher, retryAttach, type AttachOptions } from './attach';
