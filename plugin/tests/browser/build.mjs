@@ -12,8 +12,8 @@ if (!existsSync(pkg)) {
   process.exit(1);
 }
 await build({
-  entryPoints: [join(here, 'page.ts')],
-  outfile: join(here, 'dist/page.js'),
+  entryPoints: [join(here, 'page.ts'), join(here, 'attach-page.ts')],
+  outdir: join(here, 'dist'),
   bundle: true,
   format: 'iife',
   platform: 'browser',

@@ -8,6 +8,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const files = {
   '/': ['index.html', 'text/html'],
   '/page.js': ['dist/page.js', 'text/javascript'],
+  '/attach': ['attach.html', 'text/html'],
+  '/attach-page.js': ['dist/attach-page.js', 'text/javascript'],
   '/styles.css': ['../../styles.css', 'text/css'],
 };
 

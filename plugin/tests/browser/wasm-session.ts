@@ -26,6 +26,8 @@ interface CursorState {
 export interface WasmSessionOptions {
   url: string;
   docId: string;
+  /** The note's vault path (NoteSession.path); defaults to `<docId>.md`. */
+  path?: string;
   name: string;
   color: string;
   log?: (line: string) => void;
@@ -48,7 +50,7 @@ export class WasmSocketSession implements NoteSession {
 
   constructor(private readonly options: WasmSessionOptions) {
     this.docId = options.docId;
-    this.path = `${options.docId}.md`;
+    this.path = options.path ?? `${options.docId}.md`;
     this.note = new WasmNote(this.clientId);
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
     this.socket = new WebSocket(options.url);
