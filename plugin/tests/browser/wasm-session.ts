@@ -56,8 +56,8 @@ export class WasmSocketSession implements NoteSession {
     this.socket = new WebSocket(options.url);
     this.socket.binaryType = 'arraybuffer';
     this.socket.onopen = () => {
-      this.socket.send(encodeStep1(this.docId, this.note.stateVector()));
-      for (const frame of this.outbox.splice(0)) this.socket.send(frame);
+      this.socket.send(bytes(encodeStep1(this.docId, this.note.stateVector())));
+      for (const frame of this.outbox.splice(0)) this.socket.send(bytes(frame));
     };
     this.socket.onmessage = (event) => this.receive(new Uint8Array(event.data as ArrayBuffer));
     this.socket.onclose = (event) => options.log?.(`socket closed ${event.code} ${event.reason}`);
@@ -94,7 +94,7 @@ export class WasmSocketSession implements NoteSession {
   }
 
   private send(frame: Uint8Array): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes(frame));
     else this.outbox.push(frame);
   }
 
@@ -159,4 +159,9 @@ export class WasmSocketSession implements NoteSession {
   private presence(): Presence[] {
     return [...this.peers.values()].map((p) => p.presence);
   }
+}
+
+/** The DOM typings refuse views that might sit on a SharedArrayBuffer; the core's never do. */
+function bytes(frame: Uint8Array): Uint8Array<ArrayBuffer> {
+  return frame as Uint8Array<ArrayBuffer>;
 }
