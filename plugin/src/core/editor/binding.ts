@@ -87,7 +87,11 @@ class SessionBinding implements PluginValue {
           this.session.applyLocalEdits(changesToEdits(tr.changes, update.state.lineBreak));
         }
       }
-      if (update.selectionSet || update.focusChanged || update.docChanged) this.reportSelection();
+      // A selection only mapped through a remote change is not news: the
+      // engine keeps this device's cursor as a relative position, so sending
+      // it again on every remote keystroke would only add awareness traffic.
+      const movedHere = update.transactions.some((tr) => !isTesseraRemote(tr) && (tr.selection !== undefined || tr.docChanged));
+      if (movedHere || update.focusChanged) this.reportSelection();
     } finally {
       this.updating = false;
     }
