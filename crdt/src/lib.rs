@@ -17,6 +17,7 @@ pub mod keys;
 pub mod limits;
 pub mod note;
 pub mod protocol;
+pub mod publish;
 pub mod room;
 pub mod snapshot;
 pub mod token;

@@ -14,7 +14,9 @@ use tokio::time::Instant;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn rss_kib(pid: &str) -> anyhow::Result<u64> {
@@ -33,7 +35,9 @@ async fn metric(base: &str, name: &str) -> f64 {
         Some(r) => r.text().await.unwrap_or_default(),
         None => String::new(),
     };
-    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -49,8 +53,14 @@ async fn main() -> anyhow::Result<()> {
     let base = arg("--url").context("--url")?;
     let secret = arg("--secret").context("--secret")?;
     let pid = arg("--pid").context("--pid")?;
-    let n_docs: usize = arg("--docs").map(|v| v.parse()).transpose()?.unwrap_or(10_000);
-    let busy_secs: u64 = arg("--busy-secs").map(|v| v.parse()).transpose()?.unwrap_or(60);
+    let n_docs: usize = arg("--docs")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(10_000);
+    let busy_secs: u64 = arg("--busy-secs")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(60);
     let target = Target::new(&base, &secret);
     let idle_rss = rss_kib(&pid)?;
 
@@ -60,9 +70,13 @@ async fn main() -> anyhow::Result<()> {
     let docs: Vec<String> = (0..n_docs).map(|_| fresh_doc()).collect();
     let t0 = Instant::now();
     for (i, doc) in docs.iter().enumerate() {
-        loader.append(doc, &format!("note {i}: a few words of text")).await?;
+        loader
+            .append(doc, &format!("note {i}: a few words of text"))
+            .await?;
         if i % 64 == 0 {
-            let _ = loader.pump(Instant::now() + Duration::from_micros(100), "acks").await;
+            let _ = loader
+                .pump(Instant::now() + Duration::from_micros(100), "acks")
+                .await;
         }
     }
     for doc in &docs {
@@ -106,7 +120,12 @@ async fn main() -> anyhow::Result<()> {
     let mut lat: Vec<f64> = sent_at
         .iter()
         .zip(&acked_at)
-        .map(|(s, a)| a.unwrap_or_else(Instant::now).duration_since(*s).as_secs_f64() * 1000.0)
+        .map(|(s, a)| {
+            a.unwrap_or_else(Instant::now)
+                .duration_since(*s)
+                .as_secs_f64()
+                * 1000.0
+        })
         .collect();
     lat.sort_by(|a, b| a.total_cmp(b));
 
@@ -117,7 +136,9 @@ async fn main() -> anyhow::Result<()> {
     while busy_start.elapsed() < Duration::from_secs(busy_secs) {
         writer.append(&doc, "t").await?;
         i += 1;
-        let _ = writer.pump(Instant::now() + Duration::from_millis(100), "acks").await;
+        let _ = writer
+            .pump(Instant::now() + Duration::from_millis(100), "acks")
+            .await;
     }
     let after = metric(&base, "tessera_snapshots_written_total").await;
     let per_minute = (after - before) * 60.0 / busy_start.elapsed().as_secs_f64();
@@ -137,8 +158,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Marks every write up to the highest ack as acknowledged now.
-fn record(client: &tessera_conformance::client::VaultClient, doc: &str, base: u64, acked_at: &mut [Option<Instant>]) {
-    let acked = client.acked.get(doc).copied().unwrap_or(0).saturating_sub(base) as usize;
+fn record(
+    client: &tessera_conformance::client::VaultClient,
+    doc: &str,
+    base: u64,
+    acked_at: &mut [Option<Instant>],
+) {
+    let acked = client
+        .acked
+        .get(doc)
+        .copied()
+        .unwrap_or(0)
+        .saturating_sub(base) as usize;
     let now = Instant::now();
     let upto = acked.min(acked_at.len());
     for slot in acked_at[..upto].iter_mut().rev() {

@@ -8,7 +8,8 @@
 //! think they advanced it. An unchanged state is never written again.
 
 use tessera_crdt::keys::{self, ContentHash, DocId, Manifest, VaultId};
-use tessera_crdt::snapshot::{self, Head, HistoryEntry, SnapshotHeader};
+use tessera_crdt::publish::{self, Step};
+use tessera_crdt::snapshot::Head;
 use worker::{Bucket, Conditional};
 
 /// Largest snapshot file read back (the relay's limit).
@@ -146,17 +147,8 @@ impl Store {
             .get(&key)
             .await?
             .ok_or_else(|| StoreError::Missing(key.clone()))?;
-        if snapshot::snapshot_id(&bytes) != hash.as_str() {
-            return Err(StoreError::Corrupt(format!(
-                "{key} does not hash to its name"
-            )));
-        }
-        let snap = snapshot::decode(&bytes, MAX_SNAPSHOT_BYTES)
-            .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
-        if snap.header.vault != vault.as_str() || snap.header.doc != doc.as_str() {
-            return Err(StoreError::Corrupt(format!("{key} belongs to another doc")));
-        }
-        Ok(snap.state)
+        publish::verify(&bytes, vault, doc, hash, MAX_SNAPSHOT_BYTES)
+            .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
     }
 
     /// A doc's head snapshot state and the last ticket it covers; `None` for a new doc.
@@ -174,8 +166,9 @@ impl Store {
     }
 
     /// Stores a snapshot of `state` covering `covers`, moves the head, keeps
-    /// `keep` versions and deletes the ones that fell out. `true` when a new
-    /// snapshot was written, `false` when the head already held this state.
+    /// `keep` versions and deletes the ones that fell out (the core decides;
+    /// this carries it out). `true` when a new snapshot was written, `false`
+    /// when the head already held this state.
     #[allow(clippy::too_many_arguments)]
     pub async fn store_snapshot(
         &self,
@@ -186,61 +179,33 @@ impl Store {
         keep: usize,
         now_ms: u64,
     ) -> Result<bool, StoreError> {
-        let header = SnapshotHeader {
-            vault: vault.to_string(),
-            doc: doc.to_string(),
-            created_ms: now_ms,
-            covers,
-        };
-        let file =
-            snapshot::encode(&header, state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let entry = HistoryEntry::new(&file, state, now_ms);
-        let hash = ContentHash::new(&entry.snapshot)?;
-        let head_key = keys::head_key(vault, doc);
+        let prepared = publish::prepare(vault, doc, state, covers, now_ms)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut written = false;
         for _ in 0..8 {
             let current = self.read_head(vault, doc).await?;
-            if let Some((head, _)) = &current {
-                // The same merged state is never written twice; log entries it
-                // covers are redundant, so the log may still drop them.
-                if head.holds_state(state) {
-                    return Ok(false);
-                }
-            }
+            let step = prepared
+                .step(current.as_ref().map(|(h, _)| h), keep)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let Step::Advance { head, drop } = step else {
+                return Ok(false);
+            };
             if !written {
                 // Content-addressed: an existing object with this name has these bytes.
-                self.put_if(
-                    &keys::snap_key(vault, doc, &hash),
-                    file.clone(),
-                    Condition::IfAbsent,
-                )
-                .await?;
+                self.put_if(&prepared.key, prepared.file.clone(), Condition::IfAbsent)
+                    .await?;
                 written = true;
             }
-            let (next, dropped, cond) = match current {
-                Some((head, etag)) => {
-                    let (next, dropped) = head
-                        .advance(entry.clone(), covers, keep)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    (next, dropped, Condition::IfMatch(etag))
-                }
-                None => (
-                    Head::first(entry.clone(), covers),
-                    Vec::new(),
-                    Condition::IfAbsent,
-                ),
-            };
-            if self.put_if(&head_key, next.encode(), cond).await? {
-                for id in dropped {
-                    if let Ok(h) = ContentHash::new(&id) {
-                        // Best effort: a leftover old version costs space, not correctness.
-                        let _ = self.delete(&keys::snap_key(vault, doc, &h)).await;
-                    }
+            let cond = current.map_or(Condition::IfAbsent, |(_, etag)| Condition::IfMatch(etag));
+            if self.put_if(&prepared.head_key, head, cond).await? {
+                for key in drop {
+                    // Best effort: a leftover old version costs space, not correctness.
+                    let _ = self.delete(&key).await;
                 }
                 return Ok(true);
             }
         }
-        Err(StoreError::Contended(head_key))
+        Err(StoreError::Contended(prepared.head_key))
     }
 
     /// Reads the vault's manifest, creating it on first use. When the change

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use tessera_crdt::keys::{self, ContentHash, DocId, Manifest, VaultId};
-use tessera_crdt::snapshot::{self, Head, HistoryEntry, SnapshotHeader};
+use tessera_crdt::publish::{self, Step};
+use tessera_crdt::snapshot::Head;
 use thiserror::Error;
 
 use crate::store::{PutCondition, PutOutcome, Store, StoreError};
@@ -89,19 +90,8 @@ pub async fn read_snapshot(
         .get(&key)
         .await?
         .ok_or_else(|| PersistError::Corrupt(format!("{key} is missing")))?;
-    if snapshot::snapshot_id(&obj.bytes) != hash.as_str() {
-        return Err(PersistError::Corrupt(format!(
-            "{key} does not hash to its name"
-        )));
-    }
-    let snap = snapshot::decode(&obj.bytes, MAX_SNAPSHOT_BYTES)
-        .map_err(|e| PersistError::Corrupt(format!("{key}: {e}")))?;
-    if snap.header.vault != vault.as_str() || snap.header.doc != doc.as_str() {
-        return Err(PersistError::Corrupt(format!(
-            "{key} belongs to another doc"
-        )));
-    }
-    Ok(snap.state)
+    publish::verify(&obj.bytes, vault, doc, hash, MAX_SNAPSHOT_BYTES)
+        .map_err(|e| PersistError::Corrupt(format!("{key}: {e}")))
 }
 
 /// What storing a snapshot did.
@@ -114,7 +104,8 @@ pub enum SnapshotOutcome {
 }
 
 /// Stores a snapshot of `state` covering `covers`, moves the head, keeps
-/// `keep` versions and deletes the ones that fell out.
+/// `keep` versions and deletes the ones that fell out (the core decides;
+/// this carries it out, retrying when another writer moved the head).
 pub async fn store_snapshot(
     store: &dyn Store,
     vault: &VaultId,
@@ -124,68 +115,43 @@ pub async fn store_snapshot(
     keep: usize,
     now_ms: u64,
 ) -> Result<SnapshotOutcome, PersistError> {
-    let header = SnapshotHeader {
-        vault: vault.to_string(),
-        doc: doc.to_string(),
-        created_ms: now_ms,
-        covers,
-    };
-    let file =
-        snapshot::encode(&header, state).map_err(|e| PersistError::Corrupt(e.to_string()))?;
-    let entry = HistoryEntry::new(&file, state, now_ms);
-    let hash = ContentHash::new(&entry.snapshot)?;
+    let prepared = publish::prepare(vault, doc, state, covers, now_ms)
+        .map_err(|e| PersistError::Corrupt(e.to_string()))?;
     let mut written = false;
     for _ in 0..8 {
         let current = read_head(store, vault, doc).await?;
-        if let Some((head, _)) = &current {
-            // The same merged state is never written twice; log entries it
-            // covers are redundant, so the log may still drop them.
-            if head.holds_state(state) {
-                return Ok(SnapshotOutcome::Unchanged);
-            }
-        }
+        let step = prepared
+            .step(current.as_ref().map(|(h, _)| h), keep)
+            .map_err(|e| PersistError::Corrupt(e.to_string()))?;
+        let Step::Advance { head, drop } = step else {
+            return Ok(SnapshotOutcome::Unchanged);
+        };
         if !written {
-            let key = keys::snap_key(vault, doc, &hash);
             // Content-addressed: an existing object with this name has these bytes.
             store
-                .put(&key, Bytes::from(file.clone()), PutCondition::IfAbsent)
+                .put(
+                    &prepared.key,
+                    Bytes::from(prepared.file.clone()),
+                    PutCondition::IfAbsent,
+                )
                 .await?;
             written = true;
         }
-        let (next, dropped, cond) = match current {
-            Some((head, etag)) => {
-                let (next, dropped) = head
-                    .advance(entry.clone(), covers, keep)
-                    .map_err(|e| PersistError::Corrupt(e.to_string()))?;
-                (next, dropped, PutCondition::IfMatch(etag))
-            }
-            None => (
-                Head::first(entry.clone(), covers),
-                Vec::new(),
-                PutCondition::IfAbsent,
-            ),
-        };
-        match store
-            .put(
-                &keys::head_key(vault, doc),
-                Bytes::from(next.encode()),
-                cond,
-            )
+        let cond = current.map_or(PutCondition::IfAbsent, |(_, etag)| {
+            PutCondition::IfMatch(etag)
+        });
+        if let PutOutcome::Written(_) = store
+            .put(&prepared.head_key, Bytes::from(head), cond)
             .await?
         {
-            PutOutcome::Written(_) => {
-                for id in dropped {
-                    if let Ok(h) = ContentHash::new(&id) {
-                        // Best effort: a leftover old version costs space, not correctness.
-                        let _ = store.delete(&keys::snap_key(vault, doc, &h)).await;
-                    }
-                }
-                return Ok(SnapshotOutcome::Written);
+            for key in drop {
+                // Best effort: a leftover old version costs space, not correctness.
+                let _ = store.delete(&key).await;
             }
-            PutOutcome::PreconditionFailed => continue,
+            return Ok(SnapshotOutcome::Written);
         }
     }
-    Err(PersistError::Contended(keys::head_key(vault, doc)))
+    Err(PersistError::Contended(prepared.head_key))
 }
 
 /// Reads the vault's manifest, creating it on first use. `catalog_intact`
