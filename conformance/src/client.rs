@@ -121,11 +121,19 @@ pub async fn ws_connect(url: &str, headers: &[(&str, &str)]) -> Result<Connect> 
     match attempt {
         Ok((socket, _)) => Ok(Connect::Open(Box::new(socket))),
         Err(tungstenite::Error::Http(response)) => {
-            let text = response
+            let mut text = response
                 .body()
                 .as_deref()
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default();
+            // tungstenite keeps only body bytes that arrived with the headers;
+            // a server may send the rest in a later write. Ask again over plain
+            // HTTP, with the same upgrade request, to read the whole body.
+            if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+                if let Some(full) = refusal_body(url, headers).await {
+                    text = full;
+                }
+            }
             Ok(Connect::Refused(Refusal {
                 status: response.status().as_u16(),
                 body: serde_json::from_str(&text).ok(),
@@ -134,6 +142,22 @@ pub async fn ws_connect(url: &str, headers: &[(&str, &str)]) -> Result<Connect> 
         }
         Err(e) => Err(anyhow!("WebSocket connect to {} failed: {e}", redact(url))),
     }
+}
+
+/// The body of an upgrade refusal, read completely over HTTP.
+async fn refusal_body(url: &str, headers: &[(&str, &str)]) -> Option<String> {
+    let http_url = url.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1);
+    let mut request = crate::http::client()
+        .get(http_url)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = tokio::time::timeout(WAIT, request.send()).await.ok()?.ok()?;
+    tokio::time::timeout(WAIT, response.text()).await.ok()?.ok()
 }
 
 /// Connects and insists on the upgrade succeeding.

@@ -133,12 +133,14 @@ async fn main() -> anyhow::Result<()> {
     let before = metric(&base, "tessera_snapshots_written_total").await;
     let busy_start = Instant::now();
     let mut i = 0u64;
+    // About ten keystrokes a second, like someone typing steadily.
     while busy_start.elapsed() < Duration::from_secs(busy_secs) {
         writer.append(&doc, "t").await?;
         i += 1;
-        let _ = writer
-            .pump(Instant::now() + Duration::from_millis(100), "acks")
-            .await;
+        let next = Instant::now() + Duration::from_millis(100);
+        while Instant::now() < next {
+            let _ = writer.pump(next, "acks").await;
+        }
     }
     let after = metric(&base, "tessera_snapshots_written_total").await;
     let per_minute = (after - before) * 60.0 / busy_start.elapsed().as_secs_f64();
