@@ -8,8 +8,8 @@ after(async () => relay.stop());
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-describe('attachments through the blob endpoints', () => {
-  test('an attachment added on one device is uploaded and downloaded on the other', async () => {
+describe('attachments through the blob endpoints', { timeout: 600_000 }, () => {
+  test('an attachment added on one device is uploaded and downloaded on the other', { timeout: 60_000 }, async () => {
     const vaultId = freshVaultId();
     const a = await device(relay, vaultId, 'A');
     const b = await device(relay, vaultId, 'B');
@@ -20,7 +20,7 @@ describe('attachments through the blob endpoints', () => {
     await stopAll([a, b]);
   });
 
-  test('a concurrent binary change becomes a conflict; Use cloud and Keep local each settle it', async () => {
+  test('a concurrent binary change becomes a conflict; Use cloud and Keep local each settle it', { timeout: 60_000 }, async () => {
     const vaultId = freshVaultId();
     const a = await device(relay, vaultId, 'A');
     const b = await device(relay, vaultId, 'B');

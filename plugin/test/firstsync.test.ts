@@ -55,9 +55,9 @@ let relay: Relay;
 before(async () => (relay = await Relay.start()));
 after(async () => relay.stop());
 
-describe('first sync of an existing vault on two devices', () => {
+describe('first sync of an existing vault on two devices', { timeout: 600_000 }, () => {
   for (const divergent of [false, true]) {
-    test(`${divergent ? 'divergent' : 'identical'} copies of shared/vaults/en end equal, with no file and no paragraph duplicated`, async () => {
+    test(`${divergent ? 'divergent' : 'identical'} copies of shared/vaults/en end equal, with no file and no paragraph duplicated`, { timeout: 300_000 }, async () => {
       const va = await copyOfEn();
       const vb = await copyOfEn();
       if (divergent) {

@@ -14,8 +14,8 @@ async function devices(n: number, vault = freshVaultId()): Promise<Device[]> {
   return out;
 }
 
-describe('sync engine over the real relay', () => {
-  test('a note created on one device appears on the other with the same text', async () => {
+describe('sync engine over the real relay', { timeout: 600_000 }, () => {
+  test('a note created on one device appears on the other with the same text', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('Notes/hello.md', 'hello world\n');
     await settle([a!, b!]);
@@ -23,7 +23,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('two devices editing one open note concurrently converge, each editor seeing the other', async () => {
+  test('two devices editing one open note concurrently converge, each editor seeing the other', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('n.md', 'line one\nline two\n');
     await settle([a!, b!]);
@@ -51,7 +51,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('three devices editing the same note converge to one text holding every edit', async () => {
+  test('three devices editing the same note converge to one text holding every edit', { timeout: 60_000 }, async () => {
     const ds = await devices(3);
     await ds[0]!.vault.writeText('three.md', 'start\n');
     await settle(ds);
@@ -67,7 +67,7 @@ describe('sync engine over the real relay', () => {
     await stopAll(ds);
   });
 
-  test('offline and online cycles with edits on both sides lose nothing', async () => {
+  test('offline and online cycles with edits on both sides lose nothing', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('cycle.md', 'base\n');
     await settle([a!, b!]);
@@ -95,7 +95,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('a rename racing an edit keeps both: the file moves and holds the edit', async () => {
+  test('a rename racing an edit keeps both: the file moves and holds the edit', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('old.md', 'text\n');
     await settle([a!, b!]);
@@ -112,7 +112,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('a delete on one device removes the file on the other', async () => {
+  test('a delete on one device removes the file on the other', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('gone.md', 'bye\n');
     await a!.vault.writeText('kept.md', 'stay\n');
@@ -124,7 +124,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('a folder move is one index change and moves every file on the other device', async () => {
+  test('a folder move is one index change and moves every file on the other device', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('F/x.md', 'x\n');
     await a!.vault.writeText('F/sub/y.md', 'y\n');
@@ -141,7 +141,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('offline edits survive a restart: a new engine over the same store sends them', async () => {
+  test('offline edits survive a restart: a new engine over the same store sends them', { timeout: 60_000 }, async () => {
     const vaultId = freshVaultId();
     const [a, b] = await devices(2, vaultId);
     await a!.vault.writeText('r.md', 'one\n');
@@ -159,7 +159,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([again, b!]);
   });
 
-  test('external disk edits during typing neither duplicate nor lose text', async () => {
+  test('external disk edits during typing neither duplicate nor lose text', { timeout: 60_000 }, async () => {
     const [a, b] = await devices(2);
     await a!.vault.writeText('typing.md', 'alpha\nbeta\ngamma\n');
     await settle([a!, b!]);
@@ -183,7 +183,7 @@ describe('sync engine over the real relay', () => {
     await stopAll([a!, b!]);
   });
 
-  test('a read-only token shows Read-only and keeps local edits, refused with a clear status', async () => {
+  test('a read-only token shows Read-only and keeps local edits, refused with a clear status', { timeout: 60_000 }, async () => {
     const vaultId = freshVaultId();
     const [w] = await devices(1, vaultId);
     await w!.vault.writeText('ro.md', 'shared\n');

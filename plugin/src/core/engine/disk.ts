@@ -399,7 +399,13 @@ export class DiskMirror {
     if (this.index.lookup(entry.path)?.id !== id) return;
     const path = entry.path;
     if (this.engine.isOpen(path)) return; // the editor owns an open note's file
-    const text = (await this.engine.docs.note(id)).text();
+    const note = await this.engine.docs.note(id);
+    if (note.length === 0 && !this.engine.isSynced(id)) {
+      // Not received yet: writing now would put an empty file where text is coming.
+      this.engine.requestDoc(id);
+      return;
+    }
+    const text = note.text();
     const h = hashText(text);
     this.meta.placed[id] = path;
     if (this.meta.disk[path] === h && (await this.vault.stat(path))) return;
@@ -443,6 +449,7 @@ export class DiskMirror {
     if (!c) return;
     await new Promise<void>((resolve) =>
       this.run(async () => {
+        try {
         this.blobConflicts.delete(id);
         if (choice === 'cloud') {
           this.meta.disk[c.path] = '';
@@ -455,7 +462,9 @@ export class DiskMirror {
           this.meta.disk[c.path] = h;
         }
         await this.engine.meta.save();
-        resolve();
+        } finally {
+          resolve();
+        }
       }),
     );
   }

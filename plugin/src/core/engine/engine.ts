@@ -46,7 +46,8 @@ export interface FileState {
   detail?: string;
 }
 
-const RENEW_MS = 15_000;
+/** Presence renewal and the change poll share one period. */
+const RENEW_MS = 10_000;
 const LOG_LINES = 200;
 
 export class SyncEngine {
@@ -322,6 +323,8 @@ export class SyncEngine {
           this.synced.add(doc);
           this.roundDone(doc);
           if (doc === INDEX) this.disk.indexSynced();
+          // Its content is known now, even if nothing changed: place the file if it is new here.
+          else this.disk.noteChanged(doc, 'remote');
         }
         return;
       case 'ack':
@@ -486,6 +489,12 @@ export class SyncEngine {
   private renew(): void {
     this.renewTimer = this.opts.clock.setTimeout(() => {
       if (this.link.connected) for (const s of this.sessions.values()) s.presence.announce();
+      // The relay forwards live updates only for docs this socket has touched;
+      // asking what changed catches the rest (one small frame when nothing did).
+      if (this.link.connected && this.scope && !this.round) {
+        this.round = { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
+        this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
+      }
       this.renew();
     }, RENEW_MS);
   }
