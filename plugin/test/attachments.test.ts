@@ -27,6 +27,7 @@ describe('attachments through the blob endpoints', { timeout: 600_000 }, () => {
     await a.vault.writeBinary('doc.pdf', bytes('v1'));
     await settle([a, b]);
     b.net.goOffline();
+    await b.engine.until(() => b.engine.getStatus().kind === 'offline');
     await a.vault.writeBinary('doc.pdf', bytes('v2 from A'));
     await b.vault.writeBinary('doc.pdf', bytes('v2 from B'));
     await settle([a]);

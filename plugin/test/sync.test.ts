@@ -40,6 +40,7 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     });
     sa.applyLocalEdits([{ from: 0, to: 0, insert: 'A says hi. ' }]);
     sb.applyLocalEdits([{ from: 18, to: 18, insert: ' (B was here)' }]);
+    shownB = shownB.slice(0, 18) + ' (B was here)' + shownB.slice(18); // what B's editor did itself
     await settle([a!, b!]);
     assert.equal(sa.text(), sb.text());
     assert.ok(sa.text().includes('A says hi. ') && sa.text().includes('(B was here)'));
@@ -150,7 +151,7 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     const s = await a!.engine.openNote('r.md');
     s.applyLocalEdits([{ from: 4, to: 4, insert: 'typed offline\n' }]);
     s.close();
-    await a!.engine.whenIdle().catch(() => {});
+    await a!.engine.disk.idle();
     await a!.engine.stop();
     const again = await device(relay, vaultId, 'device-0 again', { vault: a!.vault, store: a!.store });
     await settle([again, b!]);

@@ -23,7 +23,7 @@ export interface BinaryConflict {
 
 const enc = new TextEncoder();
 const NOTE_EXT = /\.(md|markdown|txt|canvas)$/i;
-const RECENT = 64;
+const RECENT = 16;
 
 export const isNotePath = (path: string) => NOTE_EXT.test(path);
 const hashText = (text: string) => blake3Hex(enc.encode(text));
@@ -34,8 +34,8 @@ export class DiskMirror {
   private unsubscribe: (() => void) | undefined;
   /** path → the text last written or read there (the base of a disk edit). */
   private readonly diskText = new Map<string, string>();
-  /** note id → hashes of its recent texts (editor saves may lag the CRDT). */
-  private readonly recent = new Map<string, string[]>();
+  /** note id → its recent texts and their hashes (editor saves may lag the CRDT). */
+  private readonly recent = new Map<string, { hash: string; text: string }[]>();
   private readonly dirtyBlobs = new Set<string>();
   private readonly blobConflicts = new Map<string, BinaryConflict>();
   private readonly writeSoon = new Set<string>();
@@ -82,7 +82,7 @@ export class DiskMirror {
     const note = this.engine.docs.loaded(id);
     if (note) {
       const list = this.recent.get(id) ?? [];
-      list.push(note.contentHash());
+      list.push({ hash: note.contentHash(), text: note.text() });
       if (list.length > RECENT) list.shift();
       this.recent.set(id, list);
     }
@@ -149,13 +149,14 @@ export class DiskMirror {
     if (!entry || entry.kind !== 'note') return this.createNote(path, text, h);
     const note = await this.engine.docs.note(entry.id);
     const current = note.text();
-    if (h === hashText(current) || this.recent.get(entry.id)?.includes(h)) {
+    const recent = this.recent.get(entry.id) ?? [];
+    if (h === hashText(current) || recent.some((v) => v.hash === h)) {
       // An editor save of a text the CRDT had: nothing new.
       this.remember(path, text, h);
       if (h !== hashText(current)) this.scheduleWrite(entry.id);
       return;
     }
-    const base = this.diskText.get(path) ?? current;
+    const base = closestBase(text, [this.diskText.get(path), ...recent.map((v) => v.text)], current);
     const merged = merge3(base, current, text);
     this.remember(path, text, h);
     this.applyText(entry.id, merged);
@@ -503,6 +504,32 @@ export class DiskMirror {
     this.meta.disk[path] = h;
     this.diskText.set(path, text);
   }
+}
+
+/**
+ * The text a disk edit was most likely made from: of the texts this file
+ * recently had (last disk text, recent CRDT versions — an editor's autosave
+ * may have written any of them), the one sharing the longest prefix plus
+ * suffix with the disk text. Replaying the edit from the wrong base would
+ * duplicate or revert what lies between the two.
+ */
+function closestBase(disk: string, candidates: (string | undefined)[], fallback: string): string {
+  let best = fallback;
+  let bestScore = -1;
+  for (const c of candidates) {
+    if (c === undefined) continue;
+    const max = Math.min(c.length, disk.length);
+    let p = 0;
+    while (p < max && c.charCodeAt(p) === disk.charCodeAt(p)) p++;
+    let s = 0;
+    while (s < max - p && c.charCodeAt(c.length - 1 - s) === disk.charCodeAt(disk.length - 1 - s)) s++;
+    // Later candidates are newer: ties go to the newer text.
+    if (p + s >= bestScore) {
+      best = c;
+      bestScore = p + s;
+    }
+  }
+  return best;
 }
 
 /** A throwaway copy of a note, for computing a diff without touching it. */

@@ -47,7 +47,7 @@ export interface FileState {
 }
 
 /** Presence renewal and the change poll share one period. */
-const RENEW_MS = 10_000;
+const RENEW_MS = 15_000;
 const LOG_LINES = 200;
 
 export class SyncEngine {
