@@ -1,0 +1,540 @@
+// Keeps the vault folder and the CRDTs in step, both ways.
+// - Disk → CRDT: external creates, edits, renames and deletes. Text enters as
+//   a diff against the text the file had when we last saw it (merge3), so a
+//   stale save or a concurrent edit neither duplicates nor loses text.
+// - CRDT → disk: writes notes that changed elsewhere (never a note open in an
+//   editor: the editor owns that file), places renames and deletes, and
+//   downloads attachments the index references.
+// The engine's own writes are recognised by content hash (meta.disk).
+// All work runs one job at a time, in order.
+import { WasmNote, blake3Hex, randomClientId, type Entry } from './core';
+import type { SyncEngine } from './engine';
+import { INDEX } from './docs';
+import { merge3 } from './merge3';
+import type { BlobClient, Logger, VaultEvent, VaultFiles } from './ports';
+
+export interface BinaryConflict {
+  /** The index entry's id (also the conflict's id). */
+  id: string;
+  path: string;
+  localHash: string;
+  cloudHash: string;
+}
+
+const enc = new TextEncoder();
+const NOTE_EXT = /\.(md|markdown|txt|canvas)$/i;
+const RECENT = 16;
+
+export const isNotePath = (path: string) => NOTE_EXT.test(path);
+const hashText = (text: string) => blake3Hex(enc.encode(text));
+
+export class DiskMirror {
+  private queue: Promise<void> = Promise.resolve();
+  private busy = 0;
+  private unsubscribe: (() => void) | undefined;
+  /** path → the text last written or read there (the base of a disk edit). */
+  private readonly diskText = new Map<string, string>();
+  /** note id → its recent texts and their hashes (editor saves may lag the CRDT). */
+  private readonly recent = new Map<string, { hash: string; text: string }[]>();
+  private readonly dirtyBlobs = new Set<string>();
+  private readonly blobConflicts = new Map<string, BinaryConflict>();
+  private readonly writeSoon = new Set<string>();
+  private indexReady = false;
+
+  constructor(
+    private readonly engine: SyncEngine,
+    private readonly vault: VaultFiles,
+    private readonly blobs: BlobClient,
+    private readonly log: Logger,
+  ) {}
+
+  private get index() {
+    return this.engine.docs.index;
+  }
+  private get meta() {
+    return this.engine.meta.data;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.vault.onEvent((e) => this.run(() => this.onEvent(e)));
+    this.run(() => this.scan());
+    await this.idle();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+  }
+
+  idle(): Promise<void> {
+    return this.queue;
+  }
+  isIdle(): boolean {
+    return this.busy === 0;
+  }
+
+  conflicts(): BinaryConflict[] {
+    return [...this.blobConflicts.values()];
+  }
+
+  // ---- notifications from the engine -----------------------------------
+
+  noteChanged(id: string, origin: 'local' | 'remote'): void {
+    const note = this.engine.docs.loaded(id);
+    if (note) {
+      const list = this.recent.get(id) ?? [];
+      list.push({ hash: note.contentHash(), text: note.text() });
+      if (list.length > RECENT) list.shift();
+      this.recent.set(id, list);
+    }
+    if (origin === 'remote' && !this.writeSoon.has(id)) {
+      this.writeSoon.add(id);
+      this.run(async () => {
+        this.writeSoon.delete(id);
+        await this.writeNote(id);
+      });
+    }
+  }
+
+  indexChanged(): void {
+    this.run(() => this.reconcile());
+  }
+
+  /** The index's content is known on this connection: attachments can be compared. */
+  indexSynced(): void {
+    this.indexReady = true;
+    this.run(() => this.reconcile());
+  }
+
+  // ---- the job queue ---------------------------------------------------------
+
+  private run(job: () => Promise<void>): void {
+    this.busy++;
+    this.queue = this.queue
+      .then(job)
+      .catch((e) => this.log.error(`disk sync: ${String(e)}`))
+      .finally(() => {
+        this.busy--;
+        this.engine.updateStatus();
+      });
+  }
+
+  // ---- disk → CRDT ---------------------------------------------------------
+
+  private async scan(): Promise<void> {
+    const files = await this.vault.list();
+    const present = new Set(files.map((f) => f.path));
+    for (const f of files) await this.importPath(f.path);
+    // Files deleted while the app was closed.
+    for (const [id, path] of Object.entries(this.meta.placed)) {
+      const e = this.index.get(id);
+      if (e && !e.deleted && !present.has(path) && this.meta.disk[path] !== undefined) {
+        this.deleteEntry(id, path);
+      }
+    }
+    await this.engine.meta.save();
+  }
+
+  /** Takes the file at `path` into the CRDTs (a create or an edit). */
+  async importPath(path: string): Promise<void> {
+    const stat = await this.vault.stat(path);
+    if (!stat) return;
+    if (isNotePath(path)) await this.importNote(path, await this.vault.readText(path));
+    else await this.importBlob(path);
+  }
+
+  private async importNote(path: string, text: string): Promise<void> {
+    const h = hashText(text);
+    if (this.meta.disk[path] === h) return; // our own write, or unchanged
+    const entry = this.index.lookup(path);
+    if (!entry || entry.kind !== 'note') return this.createNote(path, text, h);
+    const note = await this.engine.docs.note(entry.id);
+    const current = note.text();
+    const recent = this.recent.get(entry.id) ?? [];
+    if (h === hashText(current) || recent.some((v) => v.hash === h)) {
+      // An editor save of a text the CRDT had: nothing new.
+      this.remember(path, text, h);
+      if (h !== hashText(current)) this.scheduleWrite(entry.id);
+      return;
+    }
+    const base = closestBase(text, [this.diskText.get(path), ...recent.map((v) => v.text)], current);
+    const merged = merge3(base, current, text);
+    this.remember(path, text, h);
+    this.applyText(entry.id, merged);
+    if (merged !== text) this.scheduleWrite(entry.id);
+  }
+
+  /** Brings a note to `text` as a diff, telling an open editor what changed. */
+  private applyText(id: string, text: string): void {
+    const note = this.engine.docs.loaded(id);
+    if (!note) return;
+    const fork = WasmNoteFork.of(note);
+    const update = fork.importText(text);
+    fork.free();
+    if (!update) return;
+    const delta = note.applyRemote(update);
+    this.engine.sessionFor(id)?.emitRemote(delta);
+    this.engine.localUpdate(id, update);
+  }
+
+  private async createNote(path: string, text: string, h: string): Promise<void> {
+    const created = this.index.create(path, 'note', undefined);
+    const id = created.id;
+    const note = await this.engine.docs.note(id);
+    const update = note.importText(text);
+    this.meta.created.push(id);
+    this.meta.placed[id] = path;
+    this.remember(path, text, h);
+    // The text goes first, so a device resolving a path conflict finds it.
+    if (update) this.engine.localUpdate(id, update);
+    this.engine.localUpdate(INDEX, created.update);
+    void this.engine.meta.save();
+  }
+
+  private async importBlob(path: string): Promise<void> {
+    const bytes = await this.vault.readBinary(path);
+    const h = blake3Hex(bytes);
+    if (this.meta.disk[path] === h) return;
+    const entry = this.index.lookup(path);
+    if (entry && entry.hash === h) {
+      this.meta.disk[path] = h;
+      this.meta.placed[entry.id] = path;
+      return;
+    }
+    this.dirtyBlobs.add(path);
+    await this.flushBlobs();
+  }
+
+  /** Uploads changed attachments, then records them in the index; needs the index synced. */
+  private async flushBlobs(): Promise<void> {
+    if (!this.indexReady || !this.engine.connected) return;
+    for (const path of [...this.dirtyBlobs]) {
+      const stat = await this.vault.stat(path);
+      if (!stat) {
+        this.dirtyBlobs.delete(path);
+        continue;
+      }
+      const bytes = await this.vault.readBinary(path);
+      const h = blake3Hex(bytes);
+      const entry = this.index.lookup(path);
+      const base = this.meta.disk[path];
+      if (entry?.hash === h) {
+        this.meta.disk[path] = h;
+        this.dirtyBlobs.delete(path);
+        continue;
+      }
+      if (entry?.hash && base !== undefined && entry.hash !== base) {
+        // Both this device and another changed it since we last agreed.
+        this.blobConflicts.set(entry.id, { id: entry.id, path, localHash: h, cloudHash: entry.hash });
+        this.dirtyBlobs.delete(path);
+        continue;
+      }
+      try {
+        await this.blobs.put(h, bytes);
+      } catch (e) {
+        this.log.warn(`upload of ${path} failed, will retry: ${String(e)}`);
+        return;
+      }
+      this.commitBlob(path, h, bytes.length, stat.mtime);
+      this.dirtyBlobs.delete(path);
+    }
+  }
+
+  private commitBlob(path: string, hash: string, size: number, mtime: number): void {
+    const meta = { hash, size, mtime };
+    const entry = this.index.lookup(path);
+    if (entry) {
+      this.engine.localUpdate(INDEX, this.index.setMeta(entry.id, meta));
+      this.meta.placed[entry.id] = path;
+    } else {
+      const created = this.index.create(path, 'blob', meta);
+      this.meta.created.push(created.id);
+      this.meta.placed[created.id] = path;
+      this.engine.localUpdate(INDEX, created.update);
+    }
+    this.meta.disk[path] = hash;
+    void this.engine.meta.save();
+  }
+
+  private async onEvent(e: VaultEvent): Promise<void> {
+    switch (e.type) {
+      case 'create':
+      case 'modify':
+        return this.importPath(e.path);
+      case 'delete': {
+        const entry = this.index.lookup(e.path);
+        if (entry && this.meta.placed[entry.id] === e.path) this.deleteEntry(entry.id, e.path);
+        else if (entry) this.scheduleReconcile();
+        delete this.meta.disk[e.path];
+        this.diskText.delete(e.path);
+        return;
+      }
+      case 'rename':
+        return this.onRename(e.oldPath, e.path);
+    }
+  }
+
+  private async onRename(from: string, to: string): Promise<void> {
+    this.moveDiskState(from, to);
+    const entry = this.index.lookup(from);
+    if (entry && this.meta.placed[entry.id] === from) {
+      this.engine.localUpdate(INDEX, this.index.rename(entry.id, to));
+      this.meta.placed[entry.id] = to;
+      return;
+    }
+    const moved = this.index.lookup(to);
+    if (moved && this.meta.placed[moved.id] === to) return; // a rename we placed ourselves
+    const prefix = from + '/';
+    const inside = this.index.list().filter((x) => x.path.startsWith(prefix));
+    if (inside.length > 0) {
+      // A folder: one index transaction moves every file in it.
+      this.engine.localUpdate(INDEX, this.index.moveFolder(from, to));
+      for (const x of inside) {
+        const newPath = to + '/' + x.path.slice(prefix.length);
+        this.meta.placed[x.id] = newPath;
+        this.moveDiskState(x.path, newPath);
+      }
+      return;
+    }
+    if (!this.index.lookup(to)) await this.importPath(to);
+  }
+
+  private moveDiskState(from: string, to: string): void {
+    const h = this.meta.disk[from];
+    if (h !== undefined) {
+      this.meta.disk[to] = h;
+      delete this.meta.disk[from];
+    }
+    const t = this.diskText.get(from);
+    if (t !== undefined) {
+      this.diskText.set(to, t);
+      this.diskText.delete(from);
+    }
+  }
+
+  private deleteEntry(id: string, path: string): void {
+    this.engine.localUpdate(INDEX, this.index.delete(id));
+    delete this.meta.placed[id];
+    delete this.meta.disk[path];
+    this.diskText.delete(path);
+  }
+
+  // ---- CRDT → disk -------------------------------------------------------------
+
+  private scheduleWrite(id: string): void {
+    this.noteChanged(id, 'remote');
+  }
+
+  private scheduleReconcile(): void {
+    this.run(() => this.reconcile());
+  }
+
+  /** Makes the disk match the index: conflicts, renames, deletes, new files, attachments. */
+  private async reconcile(): Promise<void> {
+    await this.resolvePathConflicts();
+    const live = new Map<string, Entry>();
+    for (const e of this.index.list()) if (this.index.lookup(e.path)?.id === e.id) live.set(e.id, e);
+    const wanted = new Set([...live.values()].map((e) => e.path));
+    for (const [id, path] of Object.entries(this.meta.placed)) {
+      const e = live.get(id);
+      if (e && e.path === path) continue;
+      delete this.meta.placed[id];
+      const exists = await this.vault.stat(path);
+      if (e && exists && !(await this.vault.stat(e.path))) {
+        this.meta.placed[id] = e.path;
+        this.moveDiskState(path, e.path);
+        await this.vault.rename(path, e.path);
+      } else if (exists && !wanted.has(path)) {
+        delete this.meta.disk[path];
+        this.diskText.delete(path);
+        await this.vault.delete(path);
+      }
+    }
+    for (const e of live.values()) {
+      if (e.kind === 'note') {
+        if (this.meta.placed[e.id] !== e.path || this.meta.disk[e.path] === undefined) await this.writeNote(e.id);
+      } else await this.placeBlob(e);
+    }
+    await this.flushBlobs();
+    await this.engine.meta.save();
+  }
+
+  /** Entries this device created that lost a path to a smaller id: merge and retire. */
+  private async resolvePathConflicts(): Promise<void> {
+    for (const c of this.index.conflicts()) {
+      for (const loser of c.losers) {
+        if (!this.meta.created.includes(loser)) continue;
+        const win = this.index.get(c.winner);
+        const lose = this.index.get(loser);
+        if (!win || !lose) continue;
+        if (win.kind === 'note' && lose.kind === 'note') {
+          // Merging into a winner whose text we have not received would add it all twice.
+          if (!this.engine.isSynced(c.winner)) {
+            this.engine.requestDoc(c.winner);
+            continue;
+          }
+          const winner = await this.engine.docs.note(c.winner);
+          const ours = (await this.engine.docs.note(loser)).text();
+          const update = winner.mergeUnion(ours);
+          if (update) {
+            this.engine.localUpdate(c.winner, update);
+            this.noteChanged(c.winner, 'remote');
+          }
+        } else if (lose.hash && win.hash && lose.hash !== win.hash) {
+          this.blobConflicts.set(c.winner, { id: c.winner, path: c.path, localHash: lose.hash, cloudHash: win.hash });
+        }
+        this.engine.localUpdate(INDEX, this.index.retire(loser, c.winner));
+        this.meta.created = this.meta.created.filter((x) => x !== loser);
+        if (this.meta.placed[loser] === c.path) {
+          delete this.meta.placed[loser];
+          this.meta.placed[c.winner] = c.path;
+          // Our copy's text is on disk; the winner's (merged) text replaces it.
+          delete this.meta.disk[c.path];
+        }
+      }
+    }
+  }
+
+  private async writeNote(id: string): Promise<void> {
+    const entry = this.index.get(id);
+    if (!entry || entry.deleted || entry.kind !== 'note') return;
+    if (this.index.lookup(entry.path)?.id !== id) return;
+    const path = entry.path;
+    if (this.engine.isOpen(path)) return; // the editor owns an open note's file
+    const note = await this.engine.docs.note(id);
+    if (note.length === 0 && !this.engine.isSynced(id)) {
+      // Not received yet: writing now would put an empty file where text is coming.
+      this.engine.requestDoc(id);
+      return;
+    }
+    const text = note.text();
+    const h = hashText(text);
+    this.meta.placed[id] = path;
+    if (this.meta.disk[path] === h && (await this.vault.stat(path))) return;
+    this.remember(path, text, h);
+    await this.vault.writeText(path, text);
+  }
+
+  private async placeBlob(e: Entry): Promise<void> {
+    if (!e.hash || this.blobConflicts.has(e.id)) return;
+    this.meta.placed[e.id] = e.path;
+    if (this.meta.disk[e.path] === e.hash) return;
+    if (await this.vault.stat(e.path)) {
+      const local = blake3Hex(await this.vault.readBinary(e.path));
+      if (local === e.hash) {
+        this.meta.disk[e.path] = local;
+        return;
+      }
+      if (this.meta.disk[e.path] !== local) {
+        // Changed here and in the cloud since we last agreed.
+        this.blobConflicts.set(e.id, { id: e.id, path: e.path, localHash: local, cloudHash: e.hash });
+        this.dirtyBlobs.delete(e.path);
+        return;
+      }
+    }
+    await this.download(e.path, e.hash);
+  }
+
+  private async download(path: string, hash: string): Promise<void> {
+    if (!this.engine.connected) return;
+    const bytes = await this.blobs.get(hash);
+    if (!bytes) {
+      this.log.warn(`attachment ${path} (${hash.slice(0, 12)}…) is not on the relay yet`);
+      return;
+    }
+    this.meta.disk[path] = hash;
+    await this.vault.writeBinary(path, bytes);
+  }
+
+  async resolveConflict(id: string, choice: 'local' | 'cloud'): Promise<void> {
+    const c = this.blobConflicts.get(id);
+    if (!c) return;
+    await new Promise<void>((resolve) =>
+      this.run(async () => {
+        try {
+        this.blobConflicts.delete(id);
+        if (choice === 'cloud') {
+          this.meta.disk[c.path] = '';
+          await this.download(c.path, c.cloudHash);
+        } else {
+          const bytes = await this.vault.readBinary(c.path);
+          const h = blake3Hex(bytes);
+          await this.blobs.put(h, bytes);
+          this.engine.localUpdate(INDEX, this.index.setMeta(id, { hash: h, size: bytes.length }));
+          this.meta.disk[c.path] = h;
+        }
+        await this.engine.meta.save();
+        } finally {
+          resolve();
+        }
+      }),
+    );
+  }
+
+  // ---- whole-vault operations ------------------------------------------------
+
+  async uploadAll(progress: (done: number, total: number) => void): Promise<void> {
+    const files = await this.vault.list();
+    let done = 0;
+    for (const f of files) {
+      await new Promise<void>((resolve) => this.run(async () => {
+        delete this.meta.disk[f.path];
+        await this.importPath(f.path);
+        resolve();
+      }));
+      progress(++done, files.length);
+    }
+  }
+
+  async downloadAll(progress: (done: number, total: number) => void): Promise<void> {
+    const entries = this.index.list();
+    let done = 0;
+    for (const e of entries) {
+      await new Promise<void>((resolve) => this.run(async () => {
+        if (e.kind === 'note') {
+          delete this.meta.disk[e.path];
+          await this.writeNote(e.id);
+        } else await this.placeBlob(e);
+        resolve();
+      }));
+      progress(++done, entries.length);
+    }
+  }
+
+  private remember(path: string, text: string, h: string): void {
+    this.meta.disk[path] = h;
+    this.diskText.set(path, text);
+  }
+}
+
+/**
+ * The text a disk edit was most likely made from: of the texts this file
+ * recently had (last disk text, recent CRDT versions — an editor's autosave
+ * may have written any of them), the one sharing the longest prefix plus
+ * suffix with the disk text. Replaying the edit from the wrong base would
+ * duplicate or revert what lies between the two.
+ */
+function closestBase(disk: string, candidates: (string | undefined)[], fallback: string): string {
+  let best = fallback;
+  let bestScore = -1;
+  for (const c of candidates) {
+    if (c === undefined) continue;
+    const max = Math.min(c.length, disk.length);
+    let p = 0;
+    while (p < max && c.charCodeAt(p) === disk.charCodeAt(p)) p++;
+    let s = 0;
+    while (s < max - p && c.charCodeAt(c.length - 1 - s) === disk.charCodeAt(disk.length - 1 - s)) s++;
+    // Later candidates are newer: ties go to the newer text.
+    if (p + s >= bestScore) {
+      best = c;
+      bestScore = p + s;
+    }
+  }
+  return best;
+}
+
+/** A throwaway copy of a note, for computing a diff without touching it. */
+const WasmNoteFork = {
+  of(note: { encodeState(): Uint8Array }) {
+    return WasmNote.fromUpdate(randomClientId(), note.encodeState());
+  },
+};

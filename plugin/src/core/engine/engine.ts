@@ -1,0 +1,516 @@
+// The sync engine of one vault: the relay connection and its protocol, the
+// documents, the outbox of unacknowledged updates, open notes, and the
+// status model. Disk mirroring and attachments live in disk.ts.
+import type { NoteSession } from '../contract';
+import {
+  decodeFrame,
+  encodeChangesSince,
+  encodeQueryAwareness,
+  encodeStep1,
+  encodeStep2,
+  encodeUpdate,
+  mergeUpdates,
+  type Frame,
+} from './core';
+import { DiskMirror, type BinaryConflict } from './disk';
+import { Docs, INDEX } from './docs';
+import { Link } from './link';
+import { Meta } from './meta';
+import { Outbox } from './outbox';
+import type { BlobClient, Clock, LocalStore, Logger, Timer, Transport, VaultFiles } from './ports';
+import { PresenceChannel, type PresenceIdentity } from './presence';
+import { OpenNote } from './session';
+import { deriveStatus, sameStatus, type SyncStatus } from './status';
+import { RelayHttp } from './http';
+
+export interface EngineOptions {
+  vault: VaultFiles;
+  store: LocalStore;
+  transport: Transport;
+  clock: Clock;
+  /** Relay base URL, e.g. `https://relay.example` (ws/wss derived from it). */
+  relayUrl: string;
+  vaultId: string;
+  token: string;
+  /** Host fetch (Obsidian's requestUrl wrapper, or global fetch). */
+  fetch: typeof fetch;
+  identity: () => PresenceIdentity;
+  logger?: Logger;
+  /** Overrides the blob client built from fetch (tests). */
+  blobs?: BlobClient;
+}
+
+export interface FileState {
+  path: string;
+  state: 'pending' | 'refused' | 'conflict';
+  detail?: string;
+}
+
+/** Presence renewal and the change poll share one period. */
+const RENEW_MS = 15_000;
+const LOG_LINES = 200;
+
+export class SyncEngine {
+  readonly docs: Docs;
+  readonly meta: Meta;
+  readonly outbox: Outbox;
+  readonly http: RelayHttp;
+  readonly disk: DiskMirror;
+  private readonly link: Link;
+  private readonly log: Logger;
+  private readonly logLines: string[] = [];
+  private scope = '';
+  private lastError: string | undefined;
+  /** Docs whose step 2 arrived on this connection: their content is known. */
+  private readonly synced = new Set<string>();
+  private readonly subscribed = new Set<string>();
+  private readonly stepped = new Set<string>();
+  private round: { epoch: string; cursor: number; waiting: Set<string> } | undefined;
+  private frames: Promise<void> = Promise.resolve();
+  private framesBusy = 0;
+  private readonly sessions = new Map<string, OpenNote>();
+  private readonly statusListeners = new Set<(s: SyncStatus) => void>();
+  private status: SyncStatus = { kind: 'offline', pending: 0 };
+  private readonly waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  private renewTimer: Timer | undefined;
+  /** Counts every change applied or made here; tests use it to see quiescence. */
+  changes = 0;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.log = this.makeLogger(opts.logger);
+    this.docs = new Docs(opts.store);
+    this.meta = new Meta(opts.store);
+    this.outbox = new Outbox(opts.store);
+    this.http = new RelayHttp(opts.relayUrl, opts.vaultId, opts.token, opts.fetch);
+    this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log);
+    this.link = new Link(opts.transport, () => this.wsUrl(), opts.clock, this.log, {
+      onUp: () => this.log.info('connected'),
+      onFrame: (f) => this.enqueue(() => this.onFrame(f)),
+      onDown: (code, reason) => this.onDown(code, reason),
+    });
+  }
+
+  // ---- lifecycle -------------------------------------------------------
+
+  /** Loads local state, takes in what changed on disk while closed, then connects. */
+  async start(): Promise<void> {
+    await this.meta.load();
+    await this.docs.load();
+    await this.outbox.load();
+    await this.disk.start();
+    this.link.start();
+    this.renew();
+    this.updateStatus();
+  }
+
+  async stop(): Promise<void> {
+    this.renewTimer?.cancel();
+    for (const s of [...this.sessions.values()]) s.close();
+    this.link.stop();
+    this.disk.stop();
+    await this.frames;
+    await this.disk.idle();
+    await this.docs.persist(INDEX);
+    await this.meta.save();
+  }
+
+  reconnect(): void {
+    this.link.reconnect();
+  }
+
+  /** Asks the relay what changed and resolves once everything known is exchanged and durable. */
+  async syncNow(): Promise<void> {
+    if (!this.link.connected) throw new Error('offline: cannot sync now');
+    await this.untilReady();
+    this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
+    this.round = this.round ?? { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
+    await this.until(() => this.quiet());
+  }
+
+  /** Resolves once the connection has greeted and nothing is outstanding. */
+  whenIdle(): Promise<void> {
+    return this.until(() => this.quiet());
+  }
+
+  get connected(): boolean {
+    return this.link.connected;
+  }
+
+  // ---- documents, used by the mirror and sessions ----------------------
+
+  /** A local change to `doc`: persisted, counted as pending, sent when online. */
+  localUpdate(doc: string, update: Uint8Array): void {
+    this.changes++;
+    const { item, saved } = this.outbox.add(doc, update);
+    saved.catch((e) => this.log.error(`cannot persist an update: ${String(e)}`));
+    void this.docs.persist(doc);
+    if (this.link.connected && this.scope) {
+      this.outbox.recordWrite(doc, [item]);
+      this.subscribe(doc, false);
+      this.link.send(encodeUpdate(doc, update));
+    }
+    if (doc !== INDEX) this.disk.noteChanged(doc, 'local');
+    this.updateStatus();
+  }
+
+  isSynced(doc: string): boolean {
+    return this.synced.has(doc);
+  }
+
+  /** Makes sure the relay sends us `doc` (sync step 1) on this connection. */
+  requestDoc(doc: string): void {
+    this.subscribe(doc, true);
+  }
+
+  isOpen(path: string): boolean {
+    return this.sessions.has(path);
+  }
+
+  sessionFor(docId: string): OpenNote | undefined {
+    for (const s of this.sessions.values()) if (s.docId === docId) return s;
+    return undefined;
+  }
+
+  // ---- editor ------------------------------------------------------------
+
+  /** Opens a note for an editor; the engine stops writing that file to disk until it closes. */
+  async openNote(path: string): Promise<NoteSession> {
+    const have = this.sessions.get(path);
+    if (have) return have;
+    let entry = this.docs.index.lookup(path);
+    if (!entry) {
+      await this.disk.importPath(path);
+      entry = this.docs.index.lookup(path);
+    }
+    if (!entry || entry.kind !== 'note') throw new Error(`not a synced note: ${path}`);
+    const note = await this.docs.note(entry.id);
+    const presence = new PresenceChannel(entry.id, this.docs.clientId, this.opts.identity, (f) => {
+      this.link.send(f);
+    });
+    const session = new OpenNote(entry.id, path, note, presence, {
+      localUpdate: (doc, u) => this.localUpdate(doc, u),
+      closed: (s) => {
+        this.sessions.delete(s.path);
+        // What the editor shows is saved by the editor; anything newer is ours to write.
+        this.disk.noteChanged(s.docId, 'remote');
+      },
+    });
+    this.sessions.set(path, session);
+    if (this.link.connected) {
+      this.subscribe(entry.id, true);
+      this.link.send(encodeQueryAwareness(entry.id));
+    }
+    return session;
+  }
+
+  // ---- attachments, conflicts, HTTP --------------------------------------
+
+  conflicts(): BinaryConflict[] {
+    return this.disk.conflicts();
+  }
+
+  async resolveConflict(id: string, choice: 'local' | 'cloud'): Promise<void> {
+    await this.disk.resolveConflict(id, choice);
+    this.updateStatus();
+  }
+
+  async uploadEntireVault(progress: (done: number, total: number) => void = () => {}): Promise<void> {
+    await this.disk.uploadAll(progress);
+    if (this.link.connected) await this.syncNow();
+  }
+
+  async downloadEntireVault(progress: (done: number, total: number) => void = () => {}): Promise<void> {
+    if (this.link.connected) await this.syncNow();
+    await this.disk.downloadAll(progress);
+  }
+
+  history(path: string) {
+    return this.http.history(path);
+  }
+
+  restore(path: string, snapshot: string) {
+    return this.http.restore(path, snapshot);
+  }
+
+  // ---- status --------------------------------------------------------------
+
+  getStatus(): SyncStatus {
+    return this.status;
+  }
+
+  onStatus(listener: (s: SyncStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Files with changes not yet durable, refused by the relay, or in conflict. */
+  files(): FileState[] {
+    const out: FileState[] = [];
+    const pathOf = (doc: string) =>
+      doc === INDEX ? '(file list)' : (this.docs.index.get(doc)?.path ?? doc);
+    for (const doc of this.outbox.docsWithPending()) {
+      for (const item of this.outbox.items(doc)) {
+        const path = pathOf(doc);
+        const state = item.rejected ? 'refused' : 'pending';
+        if (!out.some((f) => f.path === path && f.state === state))
+          out.push({ path, state, ...(item.rejected ? { detail: item.rejected.text } : {}) });
+      }
+    }
+    for (const c of this.conflicts()) out.push({ path: c.path, state: 'conflict' });
+    return out;
+  }
+
+  /** Recent log lines for a bug report; the token never appears in them. */
+  diagnostics(): string {
+    const s = this.status;
+    return [
+      `status: ${JSON.stringify(s)}`,
+      `scope: ${this.scope || '-'} epoch: ${this.meta.data.epoch || '-'} cursor: ${this.meta.data.cursor}`,
+      `notes: ${this.docs.index.list().length} pending: ${this.outbox.unsettledCount()} refused: ${this.outbox.rejected().length}`,
+      ...this.logLines,
+    ].join('\n');
+  }
+
+  updateStatus(): void {
+    const next = deriveStatus({
+      connected: this.link.connected && this.scope !== '',
+      scope: this.scope,
+      pending: this.outbox.unsettledCount(),
+      refused: this.outbox.rejected().length,
+      conflicts: this.disk.conflicts().length,
+      error: this.lastError,
+    });
+    if (!sameStatus(next, this.status)) {
+      this.status = next;
+      for (const l of this.statusListeners) l(next);
+    }
+    this.checkWaiters();
+  }
+
+  // ---- protocol --------------------------------------------------------------
+
+  private enqueue(job: () => Promise<void>): void {
+    this.framesBusy++;
+    this.frames = this.frames
+      .then(job)
+      .catch((e) => this.log.error(`frame handling failed: ${String(e)}`))
+      .finally(() => {
+        this.framesBusy--;
+        this.updateStatus();
+      });
+  }
+
+  private async onFrame(bytes: Uint8Array): Promise<void> {
+    let f: Frame;
+    try {
+      f = decodeFrame(bytes);
+    } catch (e) {
+      this.log.warn(`undecodable frame from the relay: ${String(e)}`);
+      return;
+    }
+    const doc = f.doc;
+    switch (f.kind) {
+      case 'hello':
+        return this.onHello(f.scope, f.server);
+      case 'changes':
+        return this.onChanges(f.epoch, f.cursor, f.reset, f.docs);
+      case 'step1':
+        return this.onStep1(doc, f.payload);
+      case 'step2':
+      case 'update':
+        await this.applyRemote(doc, f.payload);
+        if (f.kind === 'step2') {
+          this.synced.add(doc);
+          this.roundDone(doc);
+          if (doc === INDEX) this.disk.indexSynced();
+          // Its content is known now, even if nothing changed: place the file if it is new here.
+          else this.disk.noteChanged(doc, 'remote');
+        }
+        return;
+      case 'ack':
+        return this.outbox.ack(doc, f.seq);
+      case 'error':
+        return this.onError(doc, f.code, f.seq, f.text);
+      case 'permission-denied':
+        this.log.warn(`permission denied: ${f.text}`);
+        return;
+      case 'awareness':
+        this.sessionFor(doc)?.presence.receive(f.payload);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async onHello(scope: string, server: string): Promise<void> {
+    this.scope = scope;
+    this.lastError = undefined;
+    this.outbox.resetConnection();
+    this.synced.clear();
+    this.subscribed.clear();
+    this.stepped.clear();
+    this.log.info(`hello from ${server}: scope ${scope}`);
+    this.subscribe(INDEX, true);
+    // Unacknowledged updates go out again: the relay applies them idempotently.
+    for (const doc of this.outbox.docsWithPending()) {
+      const items = this.outbox.items(doc);
+      const update = items.length === 1 ? items[0]!.update : mergeUpdates(items.map((i) => i.update));
+      this.outbox.recordWrite(doc, items);
+      this.subscribe(doc, false);
+      this.link.send(encodeUpdate(doc, update));
+    }
+    for (const s of this.sessions.values()) {
+      this.subscribe(s.docId, true);
+      this.link.send(encodeQueryAwareness(s.docId));
+      s.presence.announce();
+    }
+    this.round = { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
+    this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
+  }
+
+  private async onChanges(epoch: string, cursor: number, reset: boolean, changed: string[]): Promise<void> {
+    const docs = new Set(changed);
+    if (reset || !this.meta.data.epoch) {
+      // First run or a new relay epoch: every doc we know is compared with step 1.
+      for (const e of this.docs.index.list()) if (e.kind === 'note') docs.add(e.id);
+      for (const id of await this.docs.storedIds()) docs.add(id);
+    }
+    const waiting = new Set<string>();
+    for (const doc of docs) {
+      if (doc !== INDEX) await this.docs.note(doc);
+      if (this.subscribe(doc, true) || !this.synced.has(doc)) waiting.add(doc);
+    }
+    this.round = { epoch, cursor, waiting };
+    this.roundDone('');
+  }
+
+  private roundDone(doc: string): void {
+    const r = this.round;
+    if (!r || r.waiting.has('?changes')) return;
+    r.waiting.delete(doc);
+    if (r.waiting.size > 0) return;
+    this.round = undefined;
+    this.meta.data.epoch = r.epoch;
+    this.meta.data.cursor = r.cursor;
+    // The cursor is saved only after the docs it covers are stored.
+    void Promise.all([this.docs.persist(INDEX), this.disk.idle()]).then(() => this.meta.save());
+  }
+
+  private async onStep1(doc: string, sv: Uint8Array): Promise<void> {
+    const diff =
+      doc === INDEX ? this.docs.index.diffSince(sv) : (await this.docs.note(doc)).diffSince(sv);
+    this.outbox.recordWrite(doc);
+    this.link.send(encodeStep2(doc, diff));
+  }
+
+  private async applyRemote(doc: string, update: Uint8Array): Promise<void> {
+    if (doc === INDEX) {
+      const ids = this.docs.index.applyRemote(update);
+      if (ids.length > 0) {
+        this.changes++;
+        void this.docs.persist(INDEX);
+        this.disk.indexChanged();
+      }
+      return;
+    }
+    const note = await this.docs.note(doc);
+    const before = note.length;
+    const delta = note.applyRemote(update);
+    if (delta.length === 0 && note.length === before) return;
+    this.changes++;
+    void this.docs.persist(doc);
+    this.sessionFor(doc)?.emitRemote(delta);
+    this.disk.noteChanged(doc, 'remote');
+  }
+
+  private async onError(doc: string, code: string, seq: number, text: string): Promise<void> {
+    this.log.warn(`relay refused ${seq ? `write ${seq} of ` : ''}${doc || 'the connection'}: ${code}: ${text}`);
+    if (seq > 0) await this.outbox.reject(doc, seq, code, text);
+    // A read-only token is a state of its own (shown as Read-only), not an error.
+    if (code !== 'permission-denied') this.lastError = `${code}: ${text}`;
+  }
+
+  private onDown(code: number, reason: string): void {
+    this.scope = '';
+    this.synced.clear();
+    this.subscribed.clear();
+    this.stepped.clear();
+    this.round = undefined;
+    if (code === 4401 || code === 4403) this.lastError = reason || 'the relay refused the token';
+    this.updateStatus();
+  }
+
+  /** Subscribes to `doc` on this connection (any frame does) and, with
+   * `step1`, asks for its content once; true when step 1 was sent now. */
+  private subscribe(doc: string, step1: boolean): boolean {
+    if (!this.link.connected || !this.scope) return false;
+    this.subscribed.add(doc);
+    if (!step1 || this.stepped.has(doc)) return false;
+    const sv = this.docs.stateVector(doc);
+    if (!sv) return false;
+    this.stepped.add(doc);
+    this.link.send(encodeStep1(doc, sv));
+    return true;
+  }
+
+  // ---- waiting ------------------------------------------------------------------
+
+  private quiet(): boolean {
+    return (
+      this.link.connected &&
+      this.scope !== '' &&
+      this.round === undefined &&
+      this.framesBusy === 0 &&
+      !this.outbox.inFlight() &&
+      this.outbox.unsettledCount() === 0 &&
+      this.disk.isIdle()
+    );
+  }
+
+  private untilReady(): Promise<void> {
+    return this.until(() => this.link.connected && this.scope !== '' && this.round === undefined);
+  }
+
+  until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ ready, resolve }));
+  }
+
+  checkWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (w.ready()) {
+        this.waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  private renew(): void {
+    this.renewTimer = this.opts.clock.setTimeout(() => {
+      if (this.link.connected) for (const s of this.sessions.values()) s.presence.announce();
+      // The relay forwards live updates only for docs this socket has touched;
+      // asking what changed catches the rest (one small frame when nothing did).
+      if (this.link.connected && this.scope && !this.round) {
+        this.round = { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
+        this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
+      }
+      this.renew();
+    }, RENEW_MS);
+  }
+
+  private wsUrl(): string {
+    const base = this.opts.relayUrl.replace(/^http/, 'ws').replace(/\/$/, '');
+    return `${base}/v1/vaults/${encodeURIComponent(this.opts.vaultId)}/ws?token=${encodeURIComponent(this.opts.token)}`;
+  }
+
+  private makeLogger(inner: Logger | undefined): Logger {
+    const line = (level: 'info' | 'warn' | 'error') => (msg: string) => {
+      const clean = msg.split(this.opts.token).join('<token>');
+      this.logLines.push(`${new Date(this.opts.clock.now()).toISOString()} ${level} ${clean}`);
+      if (this.logLines.length > LOG_LINES) this.logLines.shift();
+      inner?.[level](clean);
+    };
+    return { info: line('info'), warn: line('warn'), error: line('error') };
+  }
+}

@@ -1,0 +1,75 @@
+// The relay's HTTP endpoints: blobs (attachments by blake3), history and
+// restore. Uses the host's fetch so it works on desktop and mobile alike.
+import type { BlobClient } from './ports';
+
+export interface Snapshot {
+  snapshot: string;
+  created_ms: number;
+  size: number;
+}
+
+export class RelayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class RelayHttp implements BlobClient {
+  constructor(
+    private readonly base: string,
+    private readonly vault: string,
+    private readonly token: string,
+    private readonly fetchFn: typeof fetch,
+  ) {}
+
+  async put(hash: string, bytes: Uint8Array): Promise<void> {
+    await this.call('PUT', `/blobs/${hash}`, bytes.slice().buffer as ArrayBuffer, 'application/octet-stream');
+  }
+
+  async get(hash: string): Promise<Uint8Array | undefined> {
+    const res = await this.raw('GET', `/blobs/${hash}`);
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw await this.error(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  async history(path: string): Promise<{ doc: string; path: string; snapshots: Snapshot[] }> {
+    const res = await this.call('GET', `/history?path=${encodeURIComponent(path)}`);
+    return (await res.json()) as { doc: string; path: string; snapshots: Snapshot[] };
+  }
+
+  async restore(path: string, snapshot: string): Promise<{ restored: boolean; doc: string }> {
+    const res = await this.call('POST', '/restore', JSON.stringify({ path, snapshot }), 'application/json');
+    return (await res.json()) as { restored: boolean; doc: string };
+  }
+
+  private async call(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
+    const res = await this.raw(method, path, body, type);
+    if (!res.ok) throw await this.error(res);
+    return res;
+  }
+
+  private raw(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (type) headers['content-type'] = type;
+    const url = `${this.base.replace(/\/$/, '')}/v1/vaults/${encodeURIComponent(this.vault)}${path}`;
+    return this.fetchFn(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  }
+
+  private async error(res: Response): Promise<RelayError> {
+    let code = 'http-' + res.status;
+    let message = res.statusText;
+    try {
+      const j = (await res.json()) as { error?: string; message?: string };
+      code = j.error ?? code;
+      message = j.message ?? message;
+    } catch {
+      // Not JSON: keep the status line.
+    }
+    return new RelayError(res.status, code, `${code}: ${message}`);
+  }
+}

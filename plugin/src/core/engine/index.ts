@@ -1,0 +1,7 @@
+// The engine's public surface for the Obsidian adapter.
+export { SyncEngine, type EngineOptions, type FileState } from './engine';
+export type { BinaryConflict } from './disk';
+export { statusText, type SyncStatus } from './status';
+export { initCore } from './core';
+export { MemoryStore, MemoryVault, systemClock } from './memory';
+export type * from './ports';

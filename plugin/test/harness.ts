@@ -1,0 +1,177 @@
+// Real parts for engine tests: the WASM core from crdt/pkg, the relay binary
+// in a temporary folder, `ws` sockets, and in-memory vaults and stores.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { initCore } from '../src/core/engine/core';
+import { SyncEngine } from '../src/core/engine/engine';
+import { MemoryStore, MemoryVault, systemClock } from '../src/core/engine/memory';
+import type { Connection, ConnectionHandlers, Transport } from '../src/core/engine/ports';
+
+initCore(readFileSync(new URL('../../crdt/pkg/tessera_crdt_bg.wasm', import.meta.url)));
+
+const SECRET = 'engine-test-secret-0123456789abcdef';
+const BIN = process.env.TESSERA_RELAY_BIN ?? new URL('../../target/debug/tessera-relay', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export class Relay {
+  private constructor(
+    readonly url: string,
+    private readonly proc: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<Relay> {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-engine-'));
+    const port = await freePort();
+    const proc = spawn(
+      BIN,
+      ['serve', '--listen', `127.0.0.1:${port}`, '--data', dir, '--secret', SECRET,
+        '--snapshot-debounce', '200ms', '--snapshot-max-delay', '1s'],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
+    );
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const url = `http://127.0.0.1:${port}`;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`relay exited: ${stderr}`);
+      try {
+        if ((await fetch(url + '/healthz')).ok) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return new Relay(url, proc, dir);
+  }
+
+  token(vault: string, scope: 'read' | 'write' | 'admin' = 'write'): string {
+    return execFileSync(BIN, ['token', '--vault', vault, '--scope', scope], {
+      env: { ...process.env, TESSERA_SECRET: SECRET },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString().trim();
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await exited;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A Transport over `ws` that a test can cut, as a network would. */
+export class TestTransport implements Transport {
+  online = true;
+  private readonly sockets = new Set<WebSocket>();
+
+  open(url: string, h: ConnectionHandlers): Connection {
+    if (!this.online) {
+      setTimeout(() => h.onClose(1006, 'offline'), 5);
+      return { send() {}, close() {} };
+    }
+    const ws = new WebSocket(url);
+    ws.binaryType = 'nodebuffer';
+    this.sockets.add(ws);
+    let closed = false;
+    ws.on('open', () => h.onOpen());
+    ws.on('message', (data: Buffer) => h.onMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+    const down = (code: number, reason: string) => {
+      if (closed) return;
+      closed = true;
+      this.sockets.delete(ws);
+      h.onClose(code, reason);
+    };
+    ws.on('close', (code: number, reason: Buffer) => down(code, reason.toString()));
+    ws.on('error', () => down(1006, 'socket error'));
+    return {
+      send: (f) => ws.readyState === WebSocket.OPEN && ws.send(f),
+      close: (code, reason) => ws.close(code, reason),
+    };
+  }
+
+  /** Drops every socket and refuses new ones. */
+  goOffline(): void {
+    this.online = false;
+    for (const ws of this.sockets) ws.terminate();
+  }
+  goOnline(): void {
+    this.online = true;
+  }
+}
+
+export interface Device {
+  name: string;
+  engine: SyncEngine;
+  vault: MemoryVault;
+  store: MemoryStore;
+  net: TestTransport;
+}
+
+let vaultSeq = 0;
+export const freshVaultId = () => `v${Date.now().toString(36)}-${vaultSeq++}`;
+
+export async function device(
+  relay: Relay,
+  vaultId: string,
+  name: string,
+  opts: { vault?: MemoryVault; store?: MemoryStore; scope?: 'read' | 'write'; net?: TestTransport } = {},
+): Promise<Device> {
+  const vault = opts.vault ?? new MemoryVault();
+  const store = opts.store ?? new MemoryStore();
+  const net = opts.net ?? new TestTransport();
+  const engine = new SyncEngine({
+    vault,
+    store,
+    transport: net,
+    clock: systemClock,
+    relayUrl: relay.url,
+    vaultId,
+    token: relay.token(vaultId, opts.scope ?? 'write'),
+    fetch: globalThis.fetch.bind(globalThis),
+    identity: () => ({ name, color: '#ff0000' }),
+  });
+  await engine.start();
+  return { name, engine, vault, store, net };
+}
+
+export async function online(d: Device): Promise<void> {
+  await d.engine.until(() => d.engine.connected && d.engine.getStatus().kind !== 'offline');
+}
+
+/** Syncs every device again and again until a whole round changes nothing. */
+export async function settle(devices: Device[]): Promise<void> {
+  for (const d of devices) await online(d);
+  let last = '';
+  for (let round = 0; round < 50; round++) {
+    for (const d of devices) {
+      await d.engine.syncNow();
+    }
+    const now = devices.map((d) => d.engine.changes).join(',');
+    if (now === last) return;
+    last = now;
+  }
+  throw new Error('devices did not settle in 50 rounds');
+}
+
+export async function stopAll(devices: Device[]): Promise<void> {
+  for (const d of devices) await d.engine.stop();
+}
+
+/** The vault's files as path → text, for comparing devices. */
+export function files(d: Device): Record<string, string> {
+  return Object.fromEntries([...d.vault.snapshot()].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
