@@ -146,7 +146,9 @@ pub async fn ws_connect(url: &str, headers: &[(&str, &str)]) -> Result<Connect> 
 
 /// The body of an upgrade refusal, read completely over HTTP.
 async fn refusal_body(url: &str, headers: &[(&str, &str)]) -> Option<String> {
-    let http_url = url.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1);
+    let http_url = url
+        .replacen("ws://", "http://", 1)
+        .replacen("wss://", "https://", 1);
     let mut request = crate::http::client()
         .get(http_url)
         .header("Connection", "Upgrade")
@@ -156,7 +158,10 @@ async fn refusal_body(url: &str, headers: &[(&str, &str)]) -> Option<String> {
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = tokio::time::timeout(WAIT, request.send()).await.ok()?.ok()?;
+    let response = tokio::time::timeout(WAIT, request.send())
+        .await
+        .ok()?
+        .ok()?;
     tokio::time::timeout(WAIT, response.text()).await.ok()?.ok()
 }
 

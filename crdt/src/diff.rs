@@ -76,62 +76,93 @@ pub(crate) fn minimal_edits(old: &str, new: &str) -> Vec<TextEdit> {
 /// that `base` lacks, each where the line diff places it. Lines common to
 /// both stay once; nothing of `base` is removed. Where the two disagree on a
 /// block, `other`'s lines go after `base`'s.
+///
+/// Blank lines never anchor the alignment: in Markdown they separate nearly
+/// every paragraph, and a diff free to match them pairs up unrelated
+/// paragraphs, which a union would then write twice. Each blank line gets a
+/// key of its own, blank-only insertions are dropped, and an inserted block
+/// is set apart by blank lines exactly when it was set apart in `other`.
 pub(crate) fn union_inserts(base: &str, other: &str) -> Vec<TextEdit> {
-    // Diff as if both ended with a newline, so the last line of each compares
-    // equal to the same line elsewhere; fix the positions up afterwards.
     let base_open = !base.is_empty() && !base.ends_with('\n');
     let other_open = !other.is_empty() && !other.ends_with('\n');
     let base_closed = close(base, base_open);
     let other_closed = close(other, other_open);
-    let base_len = utf16_len(base);
-
     let old = Lines::new(&base_closed, 0);
     let new = Lines::new(&other_closed, 0);
-    let head = old
-        .items
-        .iter()
-        .zip(&new.items)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let tail = old.items[head..]
-        .iter()
-        .rev()
-        .zip(new.items[head..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let (old_end, new_end) = (old.len() - tail, new.len() - tail);
-    let ops = if (old_end - head).saturating_mul(new_end - head) > LINE_BUDGET {
+    let old_keys = match_keys(&old.items, 0);
+    let new_keys = match_keys(&new.items, old.len());
+    let ops = if old.len().saturating_mul(new.len()) > LINE_BUDGET {
         vec![DiffOp::Replace {
             old_index: 0,
-            old_len: old_end - head,
+            old_len: old.len(),
             new_index: 0,
-            new_len: new_end - head,
+            new_len: new.len(),
         }]
     } else {
-        myers_ops(&old.items[head..old_end], &new.items[head..new_end])
+        myers_ops(&old_keys, &new_keys)
     };
-
+    let base_len = utf16_len(base);
     let mut out = Edits::default();
     for (old_range, new_range) in changes(&ops) {
-        if new_range.is_empty() {
-            continue; // lines only base has: kept
+        // The block without its surrounding blank lines; nothing left: skip.
+        let mut first = new_range.start;
+        let mut last = new_range.end;
+        while first < last && is_blank(new.items[first]) {
+            first += 1;
         }
-        // Where the two disagree, other's lines go after base's.
-        let at = old.utf16_at(old_range.end + head);
-        let takes_last_line = new_range.end + head == new.len();
-        let lines = new.span(new_range.start + head..new_range.end + head);
-        if base_open && at > base_len {
-            // After base's unterminated last line: lead with the newline it
-            // lacks and leave the text unterminated, as base was.
-            let body = lines.strip_suffix('\n').unwrap_or(lines);
-            out.push(base_len, base_len, &format!("\n{body}"));
-        } else if other_open && takes_last_line && at == base_len {
-            out.push(at, at, lines.strip_suffix('\n').unwrap_or(lines));
-        } else {
-            out.push(at, at, lines);
+        while last > first && is_blank(new.items[last - 1]) {
+            last -= 1;
         }
+        if first == last {
+            continue;
+        }
+        let mut chunk = new.span(first..last).to_owned();
+        let at_line = old_range.end;
+        let at = old.utf16_at(at_line).min(base_len);
+        // Set apart from base's text before and after as it was in `other`.
+        let apart_before = first > 0 && is_blank(new.items[first - 1]);
+        let apart_after = last < new.len() && is_blank(new.items[last]);
+        let base_before_blank = at_line == 0 || (at_line >= 2 && is_blank(old.items[at_line - 1]));
+        let base_after_blank = at_line >= old.len() || is_blank(old.items[at_line]);
+        if at == base_len && base_open {
+            // After base's unterminated last line: give it its newline.
+            chunk.insert(0, '\n');
+        }
+        if apart_before && !base_before_blank {
+            chunk.insert(0, '\n');
+        }
+        if apart_after && !base_after_blank && at < base_len {
+            chunk.push('\n');
+        }
+        if at == base_len && (base_open || (other_open && last == new.len())) {
+            // Leave the text unterminated, as it was.
+            while chunk.ends_with('\n') && !chunk.ends_with("\n\n") {
+                chunk.pop();
+            }
+        }
+        out.push(at, at, &chunk);
     }
     out.0
+}
+
+fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
+/// Keys for the line diff: a line's text, except that every blank line gets
+/// a unique key (offset by `salt` so the two sides' blanks never meet).
+fn match_keys<'a>(lines: &[&'a str], salt: usize) -> Vec<(Option<&'a str>, usize)> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if is_blank(l) {
+                (None, salt + i)
+            } else {
+                (Some(l.trim_end_matches(['\n', '\r'])), 0)
+            }
+        })
+        .collect()
 }
 
 /// Diffs one replaced block character by character, starting at UTF-16

@@ -339,3 +339,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn merging_copies_that_inserted_paragraphs_at_different_places_duplicates_none() {
+    let base = "Para one.\n\nPara two.\n\nBecause Obsidian stores your data in plain files.\n\nPara four.\n";
+    let ours = base.replace("Because Obsidian", "Inserted by us.\n\nBecause Obsidian");
+    let theirs = base.replace("Para four.", "Inserted by them.\n\nPara four.");
+    let mut note = Note::new(1);
+    note.import_text(&ours).unwrap();
+    note.merge_union(&theirs).unwrap();
+    let text = note.text();
+    for para in [
+        "Para one.",
+        "Para two.",
+        "Because Obsidian stores your data in plain files.",
+        "Para four.",
+        "Inserted by us.",
+        "Inserted by them.",
+    ] {
+        assert_eq!(text.matches(para).count(), 1, "{para:?} in:\n{text}");
+    }
+}
