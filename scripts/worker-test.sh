@@ -41,7 +41,7 @@ say "readyz: $(curl -sS "$URL/readyz")"
 if [[ -f conformance/Cargo.toml ]]; then
   cargo build -q -p tessera-conformance
   # Its own report line (conformance: N/M passed) is the result.
-  target/debug/tessera-conformance --url "$URL" --secret "$SECRET" --max-blob "$MAX_BLOB" |
+  "${CARGO_TARGET_DIR:-$ROOT/target}"/debug/tessera-conformance --url "$URL" --secret "$SECRET" --max-blob "$MAX_BLOB" |
     tee "$STATE/conformance.txt"
 else
   say "conformance suite not in the tree yet: skipped"
@@ -50,7 +50,7 @@ fi
 cargo build -q -p tessera-relay
 VAULT="persist-$RANDOM$RANDOM"
 DOC="0123456789abcdef0123456789abcdef"
-TOKEN="$(target/debug/tessera-relay token --vault "$VAULT" --scope write --secret "$SECRET")"
+TOKEN="$("${CARGO_TARGET_DIR:-$ROOT/target}"/debug/tessera-relay token --vault "$VAULT" --scope write --secret "$SECRET")"
 say "a tessera-relay token opens the worker"
 node worker/tests/persist.mjs write "$URL" "$VAULT" "$DOC" "$TOKEN" "survives a restart"
 
@@ -58,6 +58,10 @@ say "restarting wrangler dev on the same state"
 scripts/worker-dev.sh stop "$PORT"
 scripts/worker-dev.sh start "$PORT" "$STATE"
 node worker/tests/persist.mjs check "$URL" "$VAULT" "$DOC" "$TOKEN" "survives a restart"
+
+say "stock Yjs clients (y-websocket) through the worker"
+TESSERA_TEST_URL="$URL" TESSERA_SECRET="$SECRET" TESSERA_RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay" \
+  node --test conformance/js/yjs-clients.test.mjs
 
 WORKER_TEST_IDLE="${WORKER_TEST_IDLE:-75}"
 if [[ "$WORKER_TEST_IDLE" != 0 ]]; then

@@ -24,7 +24,11 @@ import WebSocket from 'ws'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const RELAY_BIN = process.env.TESSERA_RELAY_BIN ?? join(ROOT, 'target', 'debug', 'tessera-relay')
-const SECRET = 'yjs-clients-test-secret-0123456789'
+// TESSERA_TEST_URL (host:port) + TESSERA_SECRET run the same tests against a
+// server someone else started (the worker under wrangler dev); the relay
+// binary then only mints tokens.
+const EXTERNAL = process.env.TESSERA_TEST_URL
+const SECRET = EXTERNAL ? process.env.TESSERA_SECRET : 'yjs-clients-test-secret-0123456789'
 // Hang protection only: a wait that takes this long means something is stuck.
 const WAIT_MS = 15_000
 
@@ -98,6 +102,11 @@ before(async () => {
     existsSync(RELAY_BIN),
     `relay binary not found at ${RELAY_BIN}: run cargo build -p tessera-relay or set TESSERA_RELAY_BIN`
   )
+  if (EXTERNAL) {
+    assert.ok(SECRET, 'TESSERA_TEST_URL needs TESSERA_SECRET (the server\'s secret) to mint tokens')
+    base = EXTERNAL.replace(/^https?:\/\//, '')
+    return
+  }
   dataDir = mkdtempSync(join(tmpdir(), 'tessera-yjs-'))
   const port = await freePort()
   base = `127.0.0.1:${port}`

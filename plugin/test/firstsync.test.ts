@@ -59,10 +59,6 @@ describe('first sync of an existing vault on two devices', { timeout: 600_000 },
   for (const divergent of [false, true]) {
     test(`${divergent ? 'divergent' : 'identical'} copies of shared/vaults/en end equal, with no file and no paragraph duplicated`, {
       timeout: 300_000,
-      // Core bug, not the engine's: WasmNote.mergeUnion duplicates a paragraph
-      // when the two sides inserted at adjacent paragraph boundaries (see
-      // plugin/README.md NOTES). Reported as TODO until crdt/src/diff.rs is fixed.
-      ...(divergent ? { todo: 'mergeUnion duplicates a paragraph on adjacent inserts (core)' } : {}),
     }, async () => {
       const va = await copyOfEn();
       const vb = await copyOfEn();
