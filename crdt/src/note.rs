@@ -274,21 +274,17 @@ impl Note {
 
     /// The v1-encoded state vector.
     pub fn state_vector(&self) -> Vec<u8> {
-        self.doc.transact().state_vector().encode_v1()
+        state_vector_of(&self.doc)
     }
 
     /// The whole state as one v1 update.
     pub fn encode_state(&self) -> Vec<u8> {
-        self.doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default())
+        encode_state_of(&self.doc)
     }
 
     /// What a peer with this v1 state vector is missing, as a v1 update.
     pub fn diff_since(&self, state_vector: &[u8]) -> Result<Vec<u8>, DocError> {
-        let sv = StateVector::decode_v1(state_vector)
-            .map_err(|e| DocError::BadStateVector(e.to_string()))?;
-        Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+        diff_since_of(&self.doc, state_vector)
     }
 
     /// blake3 hex of the text's UTF-8 bytes; equals `hash::blake3_hex` of the
@@ -377,4 +373,22 @@ fn push_op(delta: &mut Vec<DeltaOp>, op: DeltaOp) {
         (Some(DeltaOp::Insert(a)), DeltaOp::Insert(b)) => a.push_str(&b),
         (_, op) => delta.push(op),
     }
+}
+
+/// A doc's v1-encoded state vector (notes and the index alike).
+pub(crate) fn state_vector_of(doc: &Doc) -> Vec<u8> {
+    doc.transact().state_vector().encode_v1()
+}
+
+/// A doc's whole state as one v1 update.
+pub(crate) fn encode_state_of(doc: &Doc) -> Vec<u8> {
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
+}
+
+/// What a peer with the v1 `state_vector` is missing from `doc`.
+pub(crate) fn diff_since_of(doc: &Doc, state_vector: &[u8]) -> Result<Vec<u8>, DocError> {
+    let sv = StateVector::decode_v1(state_vector)
+        .map_err(|e| DocError::BadStateVector(e.to_string()))?;
+    Ok(doc.transact().encode_state_as_update_v1(&sv))
 }

@@ -70,10 +70,15 @@ async fn main() -> anyhow::Result<()> {
     let docs: Vec<String> = (0..n_docs).map(|_| fresh_doc()).collect();
     let t0 = Instant::now();
     for (i, doc) in docs.iter().enumerate() {
-        loader.append(doc, &format!("note {i}: a few words of text")).await?;
+        loader
+            .append(doc, &format!("note {i}: a few words of text"))
+            .await?;
         // Read whatever already arrived: a client that stops reading is
         // disconnected by the relay's backpressure (4429), as it should be.
-        while let Ok(true) = loader.pump(Instant::now() + Duration::from_micros(200), "acks").await {}
+        while let Ok(true) = loader
+            .pump(Instant::now() + Duration::from_micros(200), "acks")
+            .await
+        {}
     }
     for doc in &docs {
         let seq = loader.writes.get(doc).copied().unwrap_or(0);

@@ -37,10 +37,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use yrs::types::{Event, PathSegment};
 use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, DeepObservable, Doc, Map, MapPrelim, MapRef, Out, ReadTxn, StateVector, Transact,
-    TransactionMut, Update,
+    Any, DeepObservable, Doc, Map, MapPrelim, MapRef, Out, Transact, TransactionMut, Update,
 };
 
 use crate::ids;
@@ -349,20 +347,17 @@ impl Index {
 
     /// The v1-encoded state vector.
     pub fn state_vector(&self) -> Vec<u8> {
-        self.doc.transact().state_vector().encode_v1()
+        crate::note::state_vector_of(&self.doc)
     }
 
     /// The whole state as one v1 update.
     pub fn encode_state(&self) -> Vec<u8> {
-        self.doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default())
+        crate::note::encode_state_of(&self.doc)
     }
 
     /// What a peer with this v1 state vector is missing, as a v1 update.
     pub fn diff_since(&self, sv: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let sv = StateVector::decode_v1(sv).map_err(|e| DocError::BadStateVector(e.to_string()))?;
-        Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+        Ok(crate::note::diff_since_of(&self.doc, sv)?)
     }
 
     fn set_capture(&self, active: bool) -> BTreeSet<String> {
