@@ -170,3 +170,85 @@ async fn a_slow_reader_is_disconnected_with_a_reason_instead_of_losing_frames() 
     assert_eq!(code, 4429, "{reason}");
     assert!(reason.contains("reconnect"), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_a_note_s_versions_and_restore_brings_one_back_to_connected_devices() {
+    use tessera_crdt::ids::{random_client_id, INDEX_DOC};
+    use tessera_crdt::vault::{EntryKind, EntryMeta, Index};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let relay = Relay::start(&data, &[], &HashMap::new()).await;
+    let (vault, doc) = (fresh_vault(), fresh_doc());
+    let target = Target::new(&relay.base, SECRET);
+    let mut client = target
+        .vault_client(&vault, Scope::Write)
+        .await
+        .expect("connects");
+    client.open_and_sync(INDEX_DOC).await.expect("syncs");
+    client.open_and_sync(&doc).await.expect("syncs");
+    let mut index = Index::new(random_client_id());
+    let entry = index
+        .create_with_id(&doc, "Plans/Q3.md", EntryKind::Note, EntryMeta::default())
+        .expect("entry");
+    client.write_update(INDEX_DOC, &entry).await.expect("sends");
+    let seq = client.replace(&doc, "version one").await.expect("sends");
+    client.wait_ack(&doc, seq).await.expect("acked");
+    let head = data.join(format!("objects/vaults/{vault}/docs/{doc}/head"));
+    let history = |relay: &Relay| {
+        relay.cli(&[
+            "history",
+            "--vault",
+            &vault,
+            "--path",
+            "Plans/Q3.md",
+            "--data",
+            &data.display().to_string(),
+        ])
+    };
+    let versions = |out: &str| {
+        out.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        if head.exists() && versions(&history(&relay)).len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seq = client.replace(&doc, "version two").await.expect("sends");
+    client.wait_ack(&doc, seq).await.expect("acked");
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = versions(&history(&relay));
+        if listed.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        listed.len(),
+        2,
+        "history should list two versions:\n{}",
+        history(&relay)
+    );
+    // Newest first: bring back the first version.
+    relay.cli(&[
+        "restore",
+        "--vault",
+        &vault,
+        "--path",
+        "Plans/Q3.md",
+        "--snapshot",
+        &listed[1],
+        "--url",
+        &relay.base,
+        "--data",
+        &data.display().to_string(),
+    ]);
+    client
+        .wait_text(&doc, "version one")
+        .await
+        .expect("the restore reaches the connected device");
+}
