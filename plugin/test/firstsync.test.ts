@@ -80,30 +80,34 @@ describe('first sync of an existing vault on two devices', { timeout: 600_000 },
       const vaultId = freshVaultId();
       const a = await device(relay, vaultId, 'A', { vault: va });
       const b = await device(relay, vaultId, 'B', { vault: vb });
-      await settle([a, b]);
-      const fa = va.snapshot();
-      const fb = vb.snapshot();
-      assert.deepEqual([...fa.keys()].sort(), [...fb.keys()].sort(), 'same files on both');
-      assert.equal(fa.size, inputs.size + [...fa.keys()].filter((p) => !p.endsWith('.md')).length);
-      for (const [path, [ta, tb]] of inputs) {
-        const result = fa.get(path)!;
-        assert.equal(fb.get(path), result, `${path} equal on both devices`);
-        if (!divergent) assert.equal(result, ta, `${path} unchanged`);
-        const before = paragraphCounts([ta]);
-        for (const [p, n] of paragraphCounts([tb])) before.set(p, Math.max(n, before.get(p) ?? 0));
-        // A line-based union may join two paragraphs where both sides added
-        // text at one boundary, so count each input paragraph inside the result.
-        const occurrences = (text: string, p: string) => text.split(p).length - 1;
-        for (const p of before.keys()) {
-          const n = Math.max(occurrences(ta, p), occurrences(tb, p));
-          const times = occurrences(result, p);
-          assert.ok(times <= n, `${path}: paragraph ${JSON.stringify(p.slice(0, 60))} appears ${times} times, at most ${n} in the inputs`);
+      try {
+        await settle([a, b]);
+        const fa = va.snapshot();
+        const fb = vb.snapshot();
+        assert.deepEqual([...fa.keys()].sort(), [...fb.keys()].sort(), 'same files on both');
+        assert.equal(fa.size, inputs.size + [...fa.keys()].filter((p) => !p.endsWith('.md')).length);
+        for (const [path, [ta, tb]] of inputs) {
+          const result = fa.get(path)!;
+          assert.equal(fb.get(path), result, `${path} equal on both devices`);
+          if (!divergent) assert.equal(result, ta, `${path} unchanged`);
+          const before = paragraphCounts([ta]);
+          for (const [p, n] of paragraphCounts([tb])) before.set(p, Math.max(n, before.get(p) ?? 0));
+          // A line-based union may join two paragraphs where both sides added
+          // text at one boundary, so count each input paragraph inside the result.
+          const occurrences = (text: string, p: string) => text.split(p).length - 1;
+          for (const p of before.keys()) {
+            const n = Math.max(occurrences(ta, p), occurrences(tb, p));
+            const times = occurrences(result, p);
+            assert.ok(times <= n, `${path}: paragraph ${JSON.stringify(p.slice(0, 60))} appears ${times} times, at most ${n} in the inputs`);
+          }
+          for (const p of before.keys()) assert.ok(result.includes(p), `${path}: lost ${JSON.stringify(p.slice(0, 60))}`);
         }
-        for (const p of before.keys()) assert.ok(result.includes(p), `${path}: lost ${JSON.stringify(p.slice(0, 60))}`);
+        assert.equal(a.engine.docs.index.conflicts().length, 0);
+        assert.equal(a.engine.docs.index.list().length, fa.size, 'one live index entry per file');
+      } finally {
+        // Even when an assertion fails: live engines keep the process from exiting.
+        await stopAll([a, b]);
       }
-      assert.equal(a.engine.docs.index.conflicts().length, 0);
-      assert.equal(a.engine.docs.index.list().length, fa.size, 'one live index entry per file');
-      await stopAll([a, b]);
     });
   }
 });
