@@ -39,6 +39,8 @@ export class DiskMirror {
   private readonly dirtyBlobs = new Set<string>();
   private readonly blobConflicts = new Map<string, BinaryConflict>();
   private readonly writeSoon = new Set<string>();
+  /** Winners of a path conflict we lost, whose text must arrive before we merge into them. */
+  private awaitingWinner = new Set<string>();
   private indexReady = false;
 
   constructor(
@@ -97,6 +99,11 @@ export class DiskMirror {
 
   indexChanged(): void {
     this.run(() => this.reconcile());
+  }
+
+  /** A note's content arrived on this connection: a merge may have waited for it. */
+  noteSynced(id: string): void {
+    if (this.awaitingWinner.has(id)) this.run(() => this.reconcile());
   }
 
   /** The index's content is known on this connection: attachments can be compared. */
@@ -360,6 +367,16 @@ export class DiskMirror {
 
   /** Entries this device created that lost a path to a smaller id: merge and retire. */
   private async resolvePathConflicts(): Promise<void> {
+    // Rebuilt each time: a conflict can also end by a rename or delete elsewhere.
+    const waiting = new Set<string>();
+    try {
+      await this.mergeLostPaths(waiting);
+    } finally {
+      this.awaitingWinner = waiting;
+    }
+  }
+
+  private async mergeLostPaths(waiting: Set<string>): Promise<void> {
     for (const c of this.index.conflicts()) {
       for (const loser of c.losers) {
         if (!this.meta.created.includes(loser)) continue;
@@ -369,6 +386,7 @@ export class DiskMirror {
         if (win.kind === 'note' && lose.kind === 'note') {
           // Merging into a winner whose text we have not received would add it all twice.
           if (!this.engine.isSynced(c.winner)) {
+            waiting.add(c.winner);
             this.engine.requestDoc(c.winner);
             continue;
           }
@@ -400,6 +418,9 @@ export class DiskMirror {
     if (this.index.lookup(entry.path)?.id !== id) return;
     const path = entry.path;
     if (this.engine.isOpen(path)) return; // the editor owns an open note's file
+    // Our own copy of this path is on disk and not merged in yet: writing the
+    // winner's text now would show the user a version without their edits.
+    if (this.awaitingWinner.has(id)) return;
     const note = await this.engine.docs.note(id);
     if (note.length === 0 && !this.engine.isSynced(id)) {
       // Not received yet: writing now would put an empty file where text is coming.

@@ -324,7 +324,10 @@ export class SyncEngine {
           this.roundDone(doc);
           if (doc === INDEX) this.disk.indexSynced();
           // Its content is known now, even if nothing changed: place the file if it is new here.
-          else this.disk.noteChanged(doc, 'remote');
+          else {
+            this.disk.noteChanged(doc, 'remote');
+            this.disk.noteSynced(doc);
+          }
         }
         return;
       case 'ack':
