@@ -27,7 +27,7 @@ describe('attachments through the blob endpoints', { timeout: 600_000 }, () => {
     await a.vault.writeBinary('doc.pdf', bytes('v1'));
     await settle([a, b]);
     b.net.goOffline();
-    await b.engine.until(() => b.engine.getStatus().kind === 'offline');
+    await b.engine.until(() => b.engine.getStatus().state === 'offline');
     await a.vault.writeBinary('doc.pdf', bytes('v2 from A'));
     await b.vault.writeBinary('doc.pdf', bytes('v2 from B'));
     await settle([a]);
@@ -37,12 +37,12 @@ describe('attachments through the blob endpoints', { timeout: 600_000 }, () => {
     const [c] = b.engine.conflicts();
     assert.ok(c, 'B has a conflict');
     assert.equal(c.path, 'doc.pdf');
-    assert.equal(b.engine.getStatus().kind, 'conflict');
+    assert.equal(b.engine.getStatus().conflicts, 1);
     assert.deepEqual(await b.vault.readBinary('doc.pdf'), bytes('v2 from B'), 'local version kept until resolved');
     await b.engine.resolveConflict(c.id, 'local');
     await settle([a, b]);
     assert.deepEqual(await a.vault.readBinary('doc.pdf'), bytes('v2 from B'));
-    assert.equal(b.engine.getStatus().kind, 'connected');
+    assert.deepEqual(b.engine.getStatus(), { state: 'connected', pending: 0, conflicts: 0 });
     await stopAll([a, b]);
   });
 });

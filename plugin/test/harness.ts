@@ -149,7 +149,7 @@ export async function device(
 }
 
 export async function online(d: Device): Promise<void> {
-  await d.engine.until(() => d.engine.connected && d.engine.getStatus().kind !== 'offline');
+  await d.engine.until(() => d.engine.connected && d.engine.getStatus().state !== 'offline');
 }
 
 /** Syncs every device again and again until a whole round changes nothing. */

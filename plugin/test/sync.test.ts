@@ -74,14 +74,14 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     await settle([a!, b!]);
     for (let round = 0; round < 3; round++) {
       a!.net.goOffline();
-      await a!.engine.until(() => a!.engine.getStatus().kind === 'offline');
+      await a!.engine.until(() => a!.engine.getStatus().state === 'offline');
       const ta = await a!.vault.readText('cycle.md');
       await a!.vault.writeText('cycle.md', ta + `offline A ${round}\n`);
       const tb = await b!.vault.readText('cycle.md');
       await b!.vault.writeText('cycle.md', `online B ${round}\n` + tb);
       await b!.engine.whenIdle();
-      assert.equal(a!.engine.getStatus().kind, 'offline');
-      assert.ok((a!.engine.getStatus() as { pending: number }).pending > 0);
+      assert.equal(a!.engine.getStatus().state, 'offline');
+      assert.ok(a!.engine.getStatus().pending > 0);
       a!.net.goOnline();
       a!.engine.reconnect();
       await settle([a!, b!]);
@@ -92,7 +92,7 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
       assert.equal(text.split(`offline A ${r}\n`).length, 2);
       assert.equal(text.split(`online B ${r}\n`).length, 2);
     }
-    assert.equal(a!.engine.getStatus().kind, 'connected');
+    assert.equal(a!.engine.getStatus().state, 'connected');
     await stopAll([a!, b!]);
   });
 
@@ -190,14 +190,14 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     await w!.vault.writeText('ro.md', 'shared\n');
     await settle([w!]);
     const r = await device(relay, vaultId, 'reader', { scope: 'read' });
-    await r.engine.until(() => r.engine.getStatus().kind === 'read-only');
+    await r.engine.until(() => r.engine.getStatus().state === 'read-only');
     await r.engine.syncNow();
     assert.equal(r.vault.snapshot().get('ro.md'), 'shared\n');
     await r.vault.writeText('ro.md', 'shared\nlocal change\n');
     await r.engine.until(() => r.engine.outbox.rejected().length > 0);
     const st = r.engine.getStatus();
-    assert.equal(st.kind, 'read-only');
-    assert.ok((st as { refused: number }).refused > 0);
+    assert.equal(st.state, 'read-only');
+    assert.match(st.reason ?? '', /not saved/);
     assert.ok(r.engine.files().some((f) => f.path === 'ro.md' && f.state === 'refused' && /read-only/.test(f.detail ?? '')));
     assert.equal(r.vault.snapshot().get('ro.md'), 'shared\nlocal change\n', 'local text kept');
     await settle([w!]);

@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import './harness';
 import { merge3 } from '../src/core/engine/merge3';
-import { deriveStatus, statusText } from '../src/core/engine/status';
+import { deriveStatus } from '../src/core/engine/status';
+import { statusText } from '../src/core/ui/status-text';
 import { Outbox } from '../src/core/engine/outbox';
 import { MemoryStore } from '../src/core/engine/memory';
 
@@ -20,12 +21,14 @@ describe('three-way merge of disk text', () => {
 describe('status model', () => {
   const base = { connected: true, scope: 'write', pending: 0, refused: 0, conflicts: 0, error: undefined };
   test('priority: error, conflict, read-only, offline, syncing, connected', () => {
-    assert.equal(statusText(deriveStatus(base)), 'Connected');
-    assert.equal(statusText(deriveStatus({ ...base, pending: 2 })), 'Syncing (2 pending)');
-    assert.equal(statusText(deriveStatus({ ...base, connected: false, pending: 2 })), 'Offline (2 pending)');
-    assert.equal(deriveStatus({ ...base, scope: 'read' }).kind, 'read-only');
-    assert.equal(statusText(deriveStatus({ ...base, conflicts: 1, scope: 'read' })), 'Conflict (1)');
-    assert.equal(statusText(deriveStatus({ ...base, conflicts: 1, error: 'x' })), 'Error (x)');
+    const text = (s: Parameters<typeof deriveStatus>[0]) => statusText(deriveStatus(s)).text;
+    assert.equal(text(base), 'Connected');
+    assert.equal(text({ ...base, pending: 2 }), 'Syncing (2 pending)');
+    assert.equal(text({ ...base, connected: false, pending: 2 }), 'Offline (2 pending)');
+    assert.equal(text({ ...base, scope: 'read' }), 'Read-only');
+    assert.equal(text({ ...base, conflicts: 1, scope: 'read' }), 'Conflict (1)');
+    assert.equal(text({ ...base, conflicts: 1, error: 'x' }), 'Error (x)');
+    assert.equal(text({ ...base, connected: false, refused: 1, pending: 1 }), 'Offline (2 pending)');
   });
 });
 

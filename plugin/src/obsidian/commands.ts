@@ -1,6 +1,6 @@
 // The command palette entries. Each is one engine call plus its UI.
 import { Notice, type Plugin } from 'obsidian';
-import type { EnginePort } from './engine-port';
+import type { EnginePort } from '../core/port';
 import { withProgress } from './progress';
 import { HistoryModal } from './modals/history-modal';
 

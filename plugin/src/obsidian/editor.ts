@@ -14,7 +14,7 @@ import { editorInfoField, MarkdownView, type Plugin } from 'obsidian';
 import type { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { retryAttach, tesseraAttacher } from '../core/editor';
-import type { EnginePort } from './engine-port';
+import type { EnginePort } from '../core/port';
 
 export function registerBinding(plugin: Plugin, engine: () => EnginePort, log: (line: string) => void): void {
   plugin.registerEditorExtension(

@@ -7,8 +7,8 @@ import { normalizeSettings, type TesseraSettings } from '../core/ui/settings';
 import { registerCommands } from './commands';
 import { registerBinding, retryOpenEditors } from './editor';
 import { linkEngine } from './engine-link';
-import type { EngineHost, EnginePort } from './engine-port';
-import { relayBlobs } from './host/blobs';
+import type { EngineHost, EnginePort } from '../core/port';
+import { requestUrlFetch } from './host/fetch';
 import { PluginFolderStore } from './host/store';
 import { browserSocketTransport } from './host/transport';
 import { ObsidianVaultFiles } from './host/vault';
@@ -41,7 +41,7 @@ export default class TesseraSyncPlugin extends Plugin {
           return { cancel: () => window.clearTimeout(id) };
         },
       },
-      blobs: (serverUrl, token) => relayBlobs(serverUrl, this.current.vaultId, token),
+      fetch: requestUrlFetch,
       log: { info: write('info'), warn: write('warn'), error: write('error') },
       settings: this.current,
       wasm,

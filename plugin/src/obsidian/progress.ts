@@ -1,7 +1,7 @@
 // A long operation with a Notice that shows its progress and stays until it ends.
 import { Notice } from 'obsidian';
 import { progressText } from '../core/ui/status-text';
-import type { Progress } from './engine-port';
+import type { Progress } from '../core/port';
 
 export async function withProgress(verb: string, run: (onProgress: (p: Progress) => void) => Promise<void>): Promise<void> {
   const notice = new Notice(progressText(verb, { done: 0, total: 0 }), 0);

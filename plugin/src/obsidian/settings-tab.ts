@@ -2,7 +2,7 @@
 // Each control writes through `host.update`, which saves and tells the engine.
 import { App, Notice, PluginSettingTab, Setting, type Plugin } from 'obsidian';
 import { maskToken, parseGlobList, type TesseraSettings } from '../core/ui/settings';
-import type { EnginePort } from './engine-port';
+import type { EnginePort } from '../core/port';
 
 export interface SettingsHost {
   settings(): TesseraSettings;

@@ -1,7 +1,7 @@
 // The status bar item: one line of text from core/ui/status-text, a tooltip,
 // and a click that opens the status view.
 import { statusText } from '../core/ui/status-text';
-import type { EnginePort } from './engine-port';
+import type { EnginePort } from '../core/port';
 
 export function mountStatusBar(el: HTMLElement, engine: EnginePort, onClick: () => void): () => void {
   el.addClass('tessera-status', 'mod-clickable');

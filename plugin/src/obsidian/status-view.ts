@@ -1,7 +1,7 @@
 // A side view listing pending and conflicted files, refreshed on every status change.
 import { ItemView, type WorkspaceLeaf } from 'obsidian';
 import { statusText } from '../core/ui/status-text';
-import type { EnginePort } from './engine-port';
+import type { EnginePort } from '../core/port';
 
 export const STATUS_VIEW = 'tessera-status';
 

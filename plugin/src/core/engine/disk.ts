@@ -10,6 +10,7 @@
 import { WasmNote, blake3Hex, randomClientId, type Entry } from './core';
 import type { SyncEngine } from './engine';
 import { INDEX } from './docs';
+import { SyncFilter } from './filter';
 import { merge3 } from './merge3';
 import type { BlobClient, Logger, VaultEvent, VaultFiles } from './ports';
 
@@ -19,6 +20,9 @@ export interface BinaryConflict {
   path: string;
   localHash: string;
   cloudHash: string;
+  /** Bytes, when known (for the Keep local / Use cloud choice). */
+  localSize?: number;
+  cloudSize?: number;
 }
 
 const enc = new TextEncoder();
@@ -38,16 +42,20 @@ export class DiskMirror {
   private readonly recent = new Map<string, { hash: string; text: string }[]>();
   private readonly dirtyBlobs = new Set<string>();
   private readonly blobConflicts = new Map<string, BinaryConflict>();
+  /** Attachments selective sync leaves out here, with why (shown in the status view). */
+  private readonly skipped = new Map<string, string>();
   private readonly writeSoon = new Set<string>();
   /** Winners of a path conflict we lost, whose text must arrive before we merge into them. */
   private awaitingWinner = new Set<string>();
   private indexReady = false;
+  private reconcileQueued = false;
 
   constructor(
     private readonly engine: SyncEngine,
     private readonly vault: VaultFiles,
     private readonly blobs: BlobClient,
     private readonly log: Logger,
+    private readonly filter: SyncFilter = new SyncFilter(),
   ) {}
 
   private get index() {
@@ -78,6 +86,11 @@ export class DiskMirror {
     return [...this.blobConflicts.values()];
   }
 
+  /** Attachments not synced on this device (selective sync), path → reason. */
+  skippedFiles(): Map<string, string> {
+    return new Map(this.skipped);
+  }
+
   // ---- notifications from the engine -----------------------------------
 
   noteChanged(id: string, origin: 'local' | 'remote'): void {
@@ -98,18 +111,18 @@ export class DiskMirror {
   }
 
   indexChanged(): void {
-    this.run(() => this.reconcile());
+    this.scheduleReconcile();
   }
 
   /** A note's content arrived on this connection: a merge may have waited for it. */
   noteSynced(id: string): void {
-    if (this.awaitingWinner.has(id)) this.run(() => this.reconcile());
+    if (this.awaitingWinner.has(id)) this.scheduleReconcile();
   }
 
   /** The index's content is known on this connection: attachments can be compared. */
   indexSynced(): void {
     this.indexReady = true;
-    this.run(() => this.reconcile());
+    this.scheduleReconcile();
   }
 
   // ---- the job queue ---------------------------------------------------------
@@ -144,9 +157,15 @@ export class DiskMirror {
   /** Takes the file at `path` into the CRDTs (a create or an edit). */
   async importPath(path: string): Promise<void> {
     const stat = await this.vault.stat(path);
-    if (!stat) return;
-    if (isNotePath(path)) await this.importNote(path, await this.vault.readText(path));
-    else await this.importBlob(path);
+    if (!stat || !this.filter.pathSynced(path)) return;
+    if (isNotePath(path)) return this.importNote(path, await this.vault.readText(path));
+    const skip = this.filter.attachmentSkipReason(path, stat.size);
+    if (skip) {
+      this.skipped.set(path, skip);
+      return;
+    }
+    this.skipped.delete(path);
+    await this.importBlob(path);
   }
 
   private async importNote(path: string, text: string): Promise<void> {
@@ -220,6 +239,10 @@ export class DiskMirror {
         this.dirtyBlobs.delete(path);
         continue;
       }
+      if (!this.filter.attachmentSynced(path, stat.size)) {
+        this.dirtyBlobs.delete(path);
+        continue;
+      }
       const bytes = await this.vault.readBinary(path);
       const h = blake3Hex(bytes);
       const entry = this.index.lookup(path);
@@ -231,7 +254,14 @@ export class DiskMirror {
       }
       if (entry?.hash && base !== undefined && entry.hash !== base) {
         // Both this device and another changed it since we last agreed.
-        this.blobConflicts.set(entry.id, { id: entry.id, path, localHash: h, cloudHash: entry.hash });
+        this.blobConflicts.set(entry.id, {
+          id: entry.id,
+          path,
+          localHash: h,
+          cloudHash: entry.hash,
+          localSize: bytes.length,
+          ...(entry.size !== undefined ? { cloudSize: entry.size } : {}),
+        });
         this.dirtyBlobs.delete(path);
         continue;
       }
@@ -281,6 +311,7 @@ export class DiskMirror {
   }
 
   private async onRename(from: string, to: string): Promise<void> {
+    if (!this.filter.pathSynced(to)) return this.leaveSync(from);
     this.moveDiskState(from, to);
     const entry = this.index.lookup(from);
     if (entry && this.meta.placed[entry.id] === from) {
@@ -303,6 +334,15 @@ export class DiskMirror {
       return;
     }
     if (!this.index.lookup(to)) await this.importPath(to);
+  }
+
+  /** A file or folder moved where this device does not sync: gone, as far as others can tell. */
+  private leaveSync(from: string): void {
+    const prefix = from + '/';
+    for (const e of this.index.list()) {
+      const path = this.meta.placed[e.id];
+      if (path === from || path?.startsWith(prefix)) this.deleteEntry(e.id, path);
+    }
   }
 
   private moveDiskState(from: string, to: string): void {
@@ -331,8 +371,15 @@ export class DiskMirror {
     this.noteChanged(id, 'remote');
   }
 
+  /** One queued reconcile covers every change before it starts: a burst of
+   * index updates (a first sync) costs one pass, not one per update. */
   private scheduleReconcile(): void {
-    this.run(() => this.reconcile());
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
+    this.run(async () => {
+      this.reconcileQueued = false;
+      await this.reconcile();
+    });
   }
 
   /** Makes the disk match the index: conflicts, renames, deletes, new files, attachments. */
@@ -347,7 +394,8 @@ export class DiskMirror {
       delete this.meta.placed[id];
       const exists = await this.vault.stat(path);
       if (e && exists && !(await this.vault.stat(e.path))) {
-        this.meta.placed[id] = e.path;
+        // Moved into a path this device ignores: the file moves, and stays ours alone.
+        if (this.filter.pathSynced(e.path)) this.meta.placed[id] = e.path;
         this.moveDiskState(path, e.path);
         await this.vault.rename(path, e.path);
       } else if (exists && !wanted.has(path)) {
@@ -357,6 +405,7 @@ export class DiskMirror {
       }
     }
     for (const e of live.values()) {
+      if (!this.filter.pathSynced(e.path)) continue;
       if (e.kind === 'note') {
         if (this.meta.placed[e.id] !== e.path || this.meta.disk[e.path] === undefined) await this.writeNote(e.id);
       } else await this.placeBlob(e);
@@ -398,7 +447,14 @@ export class DiskMirror {
             this.noteChanged(c.winner, 'remote');
           }
         } else if (lose.hash && win.hash && lose.hash !== win.hash) {
-          this.blobConflicts.set(c.winner, { id: c.winner, path: c.path, localHash: lose.hash, cloudHash: win.hash });
+          this.blobConflicts.set(c.winner, {
+            id: c.winner,
+            path: c.path,
+            localHash: lose.hash,
+            cloudHash: win.hash,
+            ...(lose.size !== undefined ? { localSize: lose.size } : {}),
+            ...(win.size !== undefined ? { cloudSize: win.size } : {}),
+          });
         }
         this.engine.localUpdate(INDEX, this.index.retire(loser, c.winner));
         this.meta.created = this.meta.created.filter((x) => x !== loser);
@@ -417,6 +473,7 @@ export class DiskMirror {
     if (!entry || entry.deleted || entry.kind !== 'note') return;
     if (this.index.lookup(entry.path)?.id !== id) return;
     const path = entry.path;
+    if (!this.filter.pathSynced(path)) return;
     if (this.engine.isOpen(path)) return; // the editor owns an open note's file
     // Our own copy of this path is on disk and not merged in yet: writing the
     // winner's text now would show the user a version without their edits.
@@ -437,17 +494,30 @@ export class DiskMirror {
 
   private async placeBlob(e: Entry): Promise<void> {
     if (!e.hash || this.blobConflicts.has(e.id)) return;
+    const skip = this.filter.attachmentSkipReason(e.path, e.size);
+    if (skip) {
+      this.skipped.set(e.path, skip);
+      return;
+    }
     this.meta.placed[e.id] = e.path;
     if (this.meta.disk[e.path] === e.hash) return;
     if (await this.vault.stat(e.path)) {
-      const local = blake3Hex(await this.vault.readBinary(e.path));
+      const bytes = await this.vault.readBinary(e.path);
+      const local = blake3Hex(bytes);
       if (local === e.hash) {
         this.meta.disk[e.path] = local;
         return;
       }
       if (this.meta.disk[e.path] !== local) {
         // Changed here and in the cloud since we last agreed.
-        this.blobConflicts.set(e.id, { id: e.id, path: e.path, localHash: local, cloudHash: e.hash });
+        this.blobConflicts.set(e.id, {
+          id: e.id,
+          path: e.path,
+          localHash: local,
+          cloudHash: e.hash,
+          localSize: bytes.length,
+          ...(e.size !== undefined ? { cloudSize: e.size } : {}),
+        });
         this.dirtyBlobs.delete(e.path);
         return;
       }

@@ -14,6 +14,7 @@ import {
 } from './core';
 import { DiskMirror, type BinaryConflict } from './disk';
 import { Docs, INDEX } from './docs';
+import type { SyncFilter } from './filter';
 import { Link } from './link';
 import { Meta } from './meta';
 import { Outbox } from './outbox';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   logger?: Logger;
   /** Overrides the blob client built from fetch (tests). */
   blobs?: BlobClient;
+  /** Selective sync; everything when left out. */
+  filter?: SyncFilter;
 }
 
 export interface FileState {
@@ -70,7 +73,7 @@ export class SyncEngine {
   private framesBusy = 0;
   private readonly sessions = new Map<string, OpenNote>();
   private readonly statusListeners = new Set<(s: SyncStatus) => void>();
-  private status: SyncStatus = { kind: 'offline', pending: 0 };
+  private status: SyncStatus = { state: 'offline', pending: 0, conflicts: 0 };
   private readonly waiters: { ready: () => boolean; resolve: () => void }[] = [];
   private renewTimer: Timer | undefined;
   /** Counts every change applied or made here; tests use it to see quiescence. */
@@ -82,11 +85,11 @@ export class SyncEngine {
     this.meta = new Meta(opts.store);
     this.outbox = new Outbox(opts.store);
     this.http = new RelayHttp(opts.relayUrl, opts.vaultId, opts.token, opts.fetch);
-    this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log);
+    this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log, opts.filter);
     this.link = new Link(opts.transport, () => this.wsUrl(), opts.clock, this.log, {
       onUp: () => this.log.info('connected'),
       onFrame: (f) => this.enqueue(() => this.onFrame(f)),
-      onDown: (code, reason) => this.onDown(code, reason),
+      onDown: (code, reason, opened) => this.onDown(code, reason, opened),
     });
   }
 
@@ -433,14 +436,28 @@ export class SyncEngine {
     if (code !== 'permission-denied') this.lastError = `${code}: ${text}`;
   }
 
-  private onDown(code: number, reason: string): void {
+  private onDown(code: number, reason: string, opened: boolean): void {
     this.scope = '';
     this.synced.clear();
     this.subscribed.clear();
     this.stepped.clear();
     this.round = undefined;
     if (code === 4401 || code === 4403) this.lastError = reason || 'the relay refused the token';
+    if (!opened && code === 1006) void this.diagnoseRefusal();
     this.updateStatus();
+  }
+
+  /** Turns "the socket would not open" into the relay's reason when it is the token. */
+  private async diagnoseRefusal(): Promise<void> {
+    try {
+      const refusal = await this.http.socketRefusal();
+      if (refusal && !this.link.connected) {
+        this.lastError = refusal.message;
+        this.updateStatus();
+      }
+    } catch {
+      // Unreachable over HTTP too: plain Offline is the truth.
+    }
   }
 
   /** Subscribes to `doc` on this connection (any frame does) and, with

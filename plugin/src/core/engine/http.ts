@@ -47,6 +47,16 @@ export class RelayHttp implements BlobClient {
     return (await res.json()) as { restored: boolean; doc: string };
   }
 
+  /**
+   * Why the relay refuses this device's socket, if it does: a browser
+   * WebSocket only reports 1006 for an HTTP refusal, so the same request is
+   * made over HTTP, where the status and the relay's message are readable.
+   */
+  async socketRefusal(): Promise<RelayError | undefined> {
+    const res = await this.raw('GET', '/ws');
+    return res.status === 401 || res.status === 403 ? this.error(res) : undefined;
+  }
+
   private async call(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
     const res = await this.raw(method, path, body, type);
     if (!res.ok) throw await this.error(res);

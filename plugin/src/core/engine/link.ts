@@ -6,7 +6,8 @@ import type { Clock, Connection, Logger, Timer, Transport } from './ports';
 export interface LinkHandlers {
   onUp(): void;
   onFrame(frame: Uint8Array): void;
-  onDown(code: number, reason: string): void;
+  /** `opened`: false when the socket never opened (refused or unreachable). */
+  onDown(code: number, reason: string, opened: boolean): void;
 }
 
 const BASE_MS = 500;
@@ -49,7 +50,7 @@ export class Link {
       c.close(1000, 'closed by the plugin');
       if (this.up) {
         this.up = false;
-        this.handlers.onDown(1000, 'closed by the plugin');
+        this.handlers.onDown(1000, 'closed by the plugin', true);
       }
     }
   }
@@ -87,8 +88,8 @@ export class Link {
         this.conn = undefined;
         this.up = false;
         this.log.info(`socket closed (${code}${reason ? ': ' + reason : ''})`);
-        if (wasUp || code !== 1006) this.handlers.onDown(code, reason);
-        else this.handlers.onDown(code, reason || 'relay unreachable');
+        if (wasUp || code !== 1006) this.handlers.onDown(code, reason, wasUp);
+        else this.handlers.onDown(code, reason || 'relay unreachable', false);
         this.schedule(AUTH_CODES.has(code));
       },
     });

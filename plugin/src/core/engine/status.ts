@@ -1,14 +1,19 @@
-// The status bar's model, derived from the engine's state in one place so
-// every caller agrees on the priority: an error beats a conflict, which beats
-// read-only, which beats offline, which beats syncing.
+// The status bar's model, derived from the engine's state in one place. The
+// wording and the ranking between states (an error beats a conflict, which
+// beats everything else) live in core/ui/status-text.ts.
 
-export type SyncStatus =
-  | { kind: 'connected' }
-  | { kind: 'syncing'; pending: number }
-  | { kind: 'offline'; pending: number }
-  | { kind: 'conflict'; count: number }
-  | { kind: 'read-only'; pending: number; refused: number }
-  | { kind: 'error'; reason: string };
+/** The connection state the status bar shows. */
+export type SyncState = 'connected' | 'syncing' | 'offline' | 'read-only' | 'error' | 'disconnected';
+
+export interface SyncStatus {
+  state: SyncState;
+  /** Local changes not yet acknowledged as durable by the relay. */
+  pending: number;
+  /** Files waiting for the user (binary conflicts). */
+  conflicts: number;
+  /** For `error` (and `read-only`): why, for a human. */
+  reason?: string;
+}
 
 export interface StatusInputs {
   connected: boolean;
@@ -21,31 +26,21 @@ export interface StatusInputs {
 }
 
 export function deriveStatus(s: StatusInputs): SyncStatus {
-  if (s.error) return { kind: 'error', reason: s.error };
-  if (s.conflicts > 0) return { kind: 'conflict', count: s.conflicts };
-  if (s.connected && s.scope === 'read') return { kind: 'read-only', pending: s.pending, refused: s.refused };
-  if (!s.connected) return { kind: 'offline', pending: s.pending + s.refused };
-  if (s.pending > 0) return { kind: 'syncing', pending: s.pending };
-  return { kind: 'connected' };
-}
-
-export function statusText(s: SyncStatus): string {
-  switch (s.kind) {
-    case 'connected':
-      return 'Connected';
-    case 'syncing':
-      return `Syncing (${s.pending} pending)`;
-    case 'offline':
-      return `Offline (${s.pending} pending)`;
-    case 'conflict':
-      return `Conflict (${s.count})`;
-    case 'read-only':
-      return s.refused > 0 ? `Read-only (${s.refused} local changes not saved)` : 'Read-only';
-    case 'error':
-      return `Error (${s.reason})`;
+  const conflicts = s.conflicts;
+  if (s.error) return { state: 'error', pending: s.pending + s.refused, conflicts, reason: s.error };
+  if (s.connected && s.scope === 'read') {
+    return {
+      state: 'read-only',
+      pending: s.pending,
+      conflicts,
+      ...(s.refused > 0 ? { reason: `${s.refused} local change(s) not saved` } : {}),
+    };
   }
+  if (!s.connected) return { state: 'offline', pending: s.pending + s.refused, conflicts };
+  if (s.pending > 0) return { state: 'syncing', pending: s.pending, conflicts };
+  return { state: 'connected', pending: 0, conflicts };
 }
 
 export function sameStatus(a: SyncStatus, b: SyncStatus): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a.state === b.state && a.pending === b.pending && a.conflicts === b.conflicts && a.reason === b.reason;
 }

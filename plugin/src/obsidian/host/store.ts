@@ -2,7 +2,7 @@
 // through the DataAdapter, so it works on desktop and mobile alike and is
 // excluded from sync by the default ignore globs. One file per key.
 import type { DataAdapter } from 'obsidian';
-import type { LocalStore } from '../engine-port';
+import type { LocalStore } from '../../core/port';
 
 export class PluginFolderStore implements LocalStore {
   private ready: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 // Transport over the host's WebSocket (desktop and mobile both have it).
-import type { Connection, ConnectionHandlers, Transport } from '../engine-port';
+import type { Connection, ConnectionHandlers, Transport } from '../../core/port';
 
 export const browserSocketTransport: Transport = {
   open(url: string, handlers: ConnectionHandlers): Connection {

@@ -1,7 +1,7 @@
 // VaultFiles over Obsidian's Vault API. Events are forwarded as they come;
 // the engine tells its own writes apart by content hash.
 import { normalizePath, TFile, type App, type TAbstractFile, type EventRef } from 'obsidian';
-import type { FileInfo, VaultEvent, VaultFiles } from '../engine-port';
+import type { FileInfo, VaultEvent, VaultFiles } from '../../core/port';
 
 export class ObsidianVaultFiles implements VaultFiles {
   constructor(private readonly app: App) {}

@@ -1,7 +1,7 @@
 // Keep local / Use cloud for an attachment edited on two devices at once.
 // Both versions stay stored on the relay whichever is chosen.
 import { App, Modal, Setting } from 'obsidian';
-import type { BinaryConflict } from '../engine-port';
+import type { BinaryConflict } from '../../core/port';
 
 export class ConflictModal extends Modal {
   constructor(

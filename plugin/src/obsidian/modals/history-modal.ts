@@ -1,7 +1,7 @@
 // Lists a note's stored versions (engine.history) and restores the chosen one
 // as a new edit, so the restore itself syncs and can be undone like any edit.
 import { App, Modal, Notice, Setting } from 'obsidian';
-import type { NoteVersion } from '../engine-port';
+import type { NoteVersion } from '../../core/port';
 import { formatSize } from './conflict-modal';
 
 export class HistoryModal extends Modal {

@@ -1,23 +1,14 @@
-// What the Obsidian adapter needs from the sync engine (src/core/engine/),
-// stated here so the adapter compiles and is reviewable on its own. The
-// engine implements `EnginePort`; `engine-link.ts` is the one place that
-// constructs it. Host-side types mirror the engine's ports.ts by shape
-// (TypeScript is structural), so the engine's own types satisfy them.
-import type { NoteSession } from '../core/contract';
-import type { TesseraSettings } from '../core/ui/settings';
+// What a host (the Obsidian adapter) drives: `EnginePort`, implemented once by
+// SyncService (service.ts) over the sync engine, and `EngineHost`, the ports a
+// host hands it. No `obsidian` import: tests drive the same service in Node.
+import type { NoteSession } from './contract';
+import type { BlobClient, Clock, LocalStore, Logger, Transport, VaultFiles } from './engine/ports';
+import type { TesseraSettings } from './ui/settings';
 
-/** The connection state the status bar shows. */
-export type SyncState = 'connected' | 'syncing' | 'offline' | 'read-only' | 'error' | 'disconnected';
+export type * from './engine/ports';
 
-export interface SyncStatus {
-  state: SyncState;
-  /** Local changes not yet acknowledged as durable by the relay. */
-  pending: number;
-  /** Files waiting for the user (binary conflicts). */
-  conflicts: number;
-  /** For `error` (and `read-only`): why, for a human. */
-  reason?: string;
-}
+export type { SyncState, SyncStatus } from './engine/status';
+import type { SyncStatus } from './engine/status';
 
 export interface PendingFile {
   path: string;
@@ -93,82 +84,16 @@ export interface EnginePort {
   stop(): Promise<void>;
 }
 
-// ---- Host ports: mirror src/core/engine/ports.ts by shape ----
-
-export interface FileInfo {
-  path: string;
-  mtime: number;
-  size: number;
-}
-
-export type VaultEvent =
-  | { type: 'create'; path: string }
-  | { type: 'modify'; path: string }
-  | { type: 'delete'; path: string }
-  | { type: 'rename'; path: string; oldPath: string };
-
-export interface VaultFiles {
-  list(): Promise<FileInfo[]>;
-  stat(path: string): Promise<FileInfo | undefined>;
-  readText(path: string): Promise<string>;
-  readBinary(path: string): Promise<Uint8Array>;
-  writeText(path: string, text: string): Promise<void>;
-  writeBinary(path: string, bytes: Uint8Array): Promise<void>;
-  delete(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  onEvent(listener: (event: VaultEvent) => void): () => void;
-}
-
-export interface Connection {
-  send(frame: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-
-export interface ConnectionHandlers {
-  onOpen(): void;
-  onMessage(frame: Uint8Array): void;
-  onClose(code: number, reason: string): void;
-}
-
-export interface Transport {
-  open(url: string, handlers: ConnectionHandlers): Connection;
-}
-
-export interface LocalStore {
-  get(key: string): Promise<Uint8Array | undefined>;
-  put(key: string, value: Uint8Array): Promise<void>;
-  delete(key: string): Promise<void>;
-  keys(prefix: string): Promise<string[]>;
-}
-
-export interface Timer {
-  cancel(): void;
-}
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): Timer;
-}
-
-export interface BlobClient {
-  put(hash: string, bytes: Uint8Array): Promise<void>;
-  get(hash: string): Promise<Uint8Array | undefined>;
-}
-
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-/** Everything the adapter hands the engine at start. */
+/** Everything the host hands the engine at start. */
 export interface EngineHost {
   vault: VaultFiles;
   transport: Transport;
   store: LocalStore;
   clock: Clock;
-  /** Built per server URL and token: the settings can change while running. */
-  blobs: (serverUrl: string, token: string) => BlobClient;
+  /** HTTP to the relay (history, restore, attachments): Obsidian's requestUrl on a fetch signature. */
+  fetch: typeof fetch;
+  /** Overrides the attachment client built from `fetch` (tests). */
+  blobs?: (serverUrl: string, vaultId: string, token: string) => BlobClient;
   log: Logger;
   settings: TesseraSettings;
   /** The core's WASM bytes (inlined into main.js by esbuild). */
