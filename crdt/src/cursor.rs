@@ -20,9 +20,9 @@
 //! Both forms are Yjs's own, so cursors interoperate with stock Yjs editors:
 //!
 //! - JSON, as `Y.relativePositionToJSON` writes and y-codemirror.next puts in
-//!   awareness: `{"item": {"client", "clock"}, "assoc"}`, or
-//!   `{"tname": "content", "assoc"}` at an end of the text (`"type"` for a
-//!   nested type, never produced here). Absent and `null` fields are the same
+//!   awareness: `{"tname": "content", "item": {"client", "clock"}, "assoc"}`,
+//!   or `{"tname": "content", "assoc"}` at an end of the text (`"type"` for
+//!   a nested type, never produced here). `item` wins over `tname`. Absent and `null` fields are the same
 //!   (a `Y.RelativePosition` object stringified directly has `null`s);
 //!   unknown fields are ignored; `assoc` defaults to 0, and any negative
 //!   number means "before", as in Yjs.
@@ -44,7 +44,7 @@ use yrs::{ClientID, IndexScope, IndexedSequence, StickyIndex, Text, ID};
 
 pub use yrs::Assoc;
 
-use crate::note::{first_split, DocError, Note};
+use crate::note::{first_split, DocError, Note, CONTENT};
 
 /// Yjs client ids are below 2^53 (a JavaScript number's integer range).
 const CLIENT_LIMIT: u64 = 1 << 53;
@@ -76,11 +76,20 @@ pub enum CursorError {
 }
 
 /// A relative position in the JSON form of `Y.relativePositionToJSON`.
-pub fn to_json(pos: &StickyIndex) -> Value {
+///
+/// Yjs names the containing root type (`tname`) next to the `item` too; pass
+/// its name as `root` (a note's is [`crate::note::CONTENT`]) to write exactly
+/// what Yjs writes. Readers use `item` when present.
+pub fn to_json(pos: &StickyIndex, root: Option<&str>) -> Value {
     let mut obj = Map::new();
     let id = |id: &ID| json!({ "client": id.client.get(), "clock": id.clock });
     match pos.scope() {
-        IndexScope::Relative(item) => obj.insert("item".into(), id(item)),
+        IndexScope::Relative(item) => {
+            if let Some(root) = root {
+                obj.insert("tname".into(), Value::from(root));
+            }
+            obj.insert("item".into(), id(item))
+        }
         IndexScope::Root(name) => obj.insert("tname".into(), Value::from(name.as_ref())),
         IndexScope::Nested(ty) => obj.insert("type".into(), id(ty)),
     };
@@ -245,7 +254,8 @@ impl Note {
 
     /// [`Note::sticky_at`] in the JSON form of `Y.relativePositionToJSON`.
     pub fn sticky_json_at(&self, at: u32, assoc: Assoc) -> Result<Value, DocError> {
-        self.sticky_at(at, assoc).map(|p| to_json(&p))
+        self.sticky_at(at, assoc)
+            .map(|p| to_json(&p, Some(CONTENT)))
     }
 
     /// Resolves the JSON form; `None` for anything malformed or unknown.
@@ -389,13 +399,19 @@ mod tests {
         let json = a.sticky_json_at(1, Assoc::After).expect("sticky");
         assert_eq!(
             json,
-            json!({ "item": { "client": 1, "clock": 1 }, "assoc": 0 })
+            json!({ "tname": "content", "item": { "client": 1, "clock": 1 }, "assoc": 0 })
         );
         let before = a.sticky_json_at(1, Assoc::Before).expect("sticky");
         assert_eq!(
             before,
-            json!({ "item": { "client": 1, "clock": 0 }, "assoc": -1 })
+            json!({ "tname": "content", "item": { "client": 1, "clock": 0 }, "assoc": -1 })
         );
+        let bare = to_json(&a.sticky_at(1, Assoc::After).expect("sticky"), None);
+        assert_eq!(
+            bare,
+            json!({ "item": { "client": 1, "clock": 1 }, "assoc": 0 })
+        );
+        assert_eq!(a.resolve_json(&bare.to_string()), Some(1));
     }
 
     #[test]

@@ -242,7 +242,7 @@ pub(super) fn awareness_states(entries: &[AwarenessEntry<'_>]) -> AwarenessState
     .unchecked_into()
 }
 
-/// A relative position as `Y.relativePositionToJSON` writes it.
+/// A relative position in a note, as `Y.relativePositionToJSON` writes it.
 pub(super) fn relative_position(pos: &StickyIndex) -> RelativePositionValue {
     let obj = Object::new();
     let id = |id: &ID| {
@@ -252,7 +252,12 @@ pub(super) fn relative_position(pos: &StickyIndex) -> RelativePositionValue {
         o
     };
     match pos.scope() {
-        IndexScope::Relative(item) => set(&obj, "item", id(item)),
+        IndexScope::Relative(item) => {
+            // Yjs names the root type next to the item; so do we (a note's
+            // only type is its text).
+            set(&obj, "tname", crate::note::CONTENT);
+            set(&obj, "item", id(item));
+        }
         IndexScope::Root(name) => set(&obj, "tname", name.as_ref()),
         IndexScope::Nested(ty) => set(&obj, "type", id(ty)),
     }
