@@ -119,7 +119,7 @@ impl WasmNote {
         Ok(js::relative_position(&pos))
     }
 
-    /// [`WasmNote::sticky_at`] in the binary form of `Y.encodeRelativePosition`.
+    /// `stickyAt` in the binary form of `Y.encodeRelativePosition`.
     #[wasm_bindgen(js_name = stickyBinaryAt)]
     pub fn sticky_binary_at(&self, at: u32, assoc: Option<f64>) -> Result<Vec<u8>, JsError> {
         let pos = self
@@ -135,7 +135,10 @@ impl WasmNote {
     /// `Uint8Array`. `undefined` when it is malformed or names text this note
     /// does not hold (yet); never throws.
     #[wasm_bindgen(js_name = resolveSticky)]
-    pub fn resolve_sticky(&self, pos: &JsValue) -> Option<u32> {
+    pub fn resolve_sticky(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] pos: &JsValue,
+    ) -> Option<u32> {
         self.inner.resolve(&js::read_relative_position(pos)?)
     }
 
