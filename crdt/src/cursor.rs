@@ -488,14 +488,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn any_byte_string_decodes_or_fails_without_panicking() {
-        let (a, _) = pair("abc");
-        for n in 0u32..20_000 {
-            let bytes: Vec<u8> = (0..(n % 7))
-                .map(|i| (n.wrapping_mul(2654435761) >> (i * 4)) as u8)
-                .collect();
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_from_a_peer_resolve_or_are_refused_without_panicking(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24)
+        ) {
+            let (a, _) = pair("abc");
             let _ = a.resolve_binary(&bytes);
+        }
+
+        #[test]
+        fn any_json_ids_from_a_peer_resolve_or_are_refused_without_panicking(
+            client in proptest::prelude::any::<f64>(),
+            clock in proptest::prelude::any::<f64>(),
+            assoc in proptest::prelude::any::<i64>(),
+            key in proptest::sample::select(vec!["item", "type", "tname", "x"]),
+        ) {
+            let (a, _) = pair("abc");
+            let text = format!(r#"{{"{key}":{{"client":{client:?},"clock":{clock:?}}},"assoc":{assoc}}}"#);
+            let _ = a.resolve_json(&text);
+            let small = json!({ key: { "client": (client.abs() % 4.0).floor(), "clock": (clock.abs() % 5.0).floor() }, "assoc": assoc });
+            let _ = a.resolve_json(&small.to_string());
         }
     }
 }
