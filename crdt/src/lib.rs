@@ -10,6 +10,7 @@ pub fn version() -> &'static str {
 }
 
 pub mod awareness;
+pub mod cursor;
 pub mod encoding;
 pub mod hash;
 pub mod ids;

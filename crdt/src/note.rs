@@ -293,6 +293,21 @@ impl Note {
         blake3_hex(self.text().as_bytes())
     }
 
+    /// The note's `Y.Text`, for the cursor module.
+    pub(crate) fn text_ref(&self) -> &TextRef {
+        &self.text
+    }
+
+    /// A read transaction on the doc.
+    pub(crate) fn txn(&self) -> yrs::Transaction<'_> {
+        self.doc.transact()
+    }
+
+    /// Whether a position might fall inside a surrogate pair.
+    pub(crate) fn may_have_surrogates(&self) -> bool {
+        self.may_have_surrogates
+    }
+
     fn set_capture(&self, active: bool) -> Vec<DeltaOp> {
         let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
         capture.active = active;
@@ -329,7 +344,7 @@ impl Note {
 }
 
 /// The first of `positions` (ascending) that falls inside a surrogate pair.
-fn first_split(text: &str, positions: impl Iterator<Item = u32>) -> Option<u32> {
+pub(crate) fn first_split(text: &str, positions: impl Iterator<Item = u32>) -> Option<u32> {
     let mut chars = text.chars();
     let mut offset = 0u32;
     for at in positions {

@@ -3,8 +3,12 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::js::{self, DeltaOps, Entries, EntryMetaValue, EntryValue, PathConflicts, TextEdits};
+use super::js::{
+    self, DeltaOps, Entries, EntryMetaValue, EntryValue, PathConflicts, RelativePositionValue,
+    TextEdits,
+};
 use super::{client_id, to_js_err};
+use crate::cursor::{self, Assoc};
 use crate::note::Note;
 use crate::vault::{EntryKind, Index};
 
@@ -101,11 +105,53 @@ impl WasmNote {
         self.inner.diff_since(state_vector).map_err(to_js_err)
     }
 
+    /// A sticky (Yjs relative) position for UTF-16 offset `at`, as
+    /// `Y.relativePositionToJSON` writes it, so stock Yjs editors read it.
+    /// `assoc` as in Yjs: 0 (default; what y-codemirror.next uses) keeps to
+    /// the character after `at`, so text another device types at `at` lands
+    /// before the position; negative keeps to the character before.
+    #[wasm_bindgen(js_name = stickyAt)]
+    pub fn sticky_at(&self, at: u32, assoc: Option<f64>) -> Result<RelativePositionValue, JsError> {
+        let pos = self
+            .inner
+            .sticky_at(at, assoc_arg(assoc))
+            .map_err(to_js_err)?;
+        Ok(js::relative_position(&pos))
+    }
+
+    /// `stickyAt` in the binary form of `Y.encodeRelativePosition`.
+    #[wasm_bindgen(js_name = stickyBinaryAt)]
+    pub fn sticky_binary_at(&self, at: u32, assoc: Option<f64>) -> Result<Vec<u8>, JsError> {
+        let pos = self
+            .inner
+            .sticky_at(at, assoc_arg(assoc))
+            .map_err(to_js_err)?;
+        Ok(cursor::encode_binary(&pos))
+    }
+
+    /// The current UTF-16 offset of a relative position from any device:
+    /// the JSON object (`Y.relativePositionToJSON`, or a stringified
+    /// `Y.RelativePosition`), its JSON text, or the binary form as a
+    /// `Uint8Array`. `undefined` when it is malformed or names text this note
+    /// does not hold (yet); never throws.
+    #[wasm_bindgen(js_name = resolveSticky)]
+    pub fn resolve_sticky(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] pos: &JsValue,
+    ) -> Option<u32> {
+        self.inner.resolve(&js::read_relative_position(pos)?)
+    }
+
     /// blake3 of the text's UTF-8 bytes, hex.
     #[wasm_bindgen(js_name = contentHash)]
     pub fn content_hash(&self) -> String {
         self.inner.content_hash()
     }
+}
+
+/// Yjs's association number (absent is 0, "after").
+fn assoc_arg(assoc: Option<f64>) -> Assoc {
+    assoc.map_or(Assoc::After, cursor::assoc_of)
 }
 
 /// A newly created index entry: its id and the update to send.

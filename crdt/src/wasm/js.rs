@@ -1,11 +1,13 @@
 //! Structured values as JavaScript objects: their TypeScript shapes, and
 //! conversion to and from the core's Rust types through `js_sys`.
 
-use js_sys::{Array, Object, Reflect, JSON};
+use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use yrs::{IndexScope, StickyIndex, ID};
 
 use crate::awareness::AwarenessEntry;
+use crate::cursor::{self, Assoc};
 use crate::note::{DeltaOp, TextEdit};
 use crate::vault::{Entry, EntryMeta, PathConflict};
 
@@ -28,6 +30,18 @@ export interface Entry extends EntryMeta {
 }
 /** A live path claimed by more than one id. */
 export interface PathConflict { path: string; winner: string; losers: string[] }
+/**
+ * A Yjs relative position in the form of `Y.relativePositionToJSON` (what
+ * y-codemirror.next puts in awareness): the item next to the position, or
+ * the text's name at an end of it. `assoc` 0 (default) keeps to the
+ * character after the position, negative to the one before.
+ */
+export interface RelativePositionJson {
+  item?: { client: number; clock: number } | null;
+  tname?: string | null;
+  type?: { client: number; clock: number } | null;
+  assoc?: number | null;
+}
 /** One client's awareness state; `state` is `null` when the client left. */
 export interface AwarenessState { client: number; clock: number; state: unknown }
 "#;
@@ -52,6 +66,9 @@ extern "C" {
     /// `PathConflict[]`
     #[wasm_bindgen(typescript_type = "PathConflict[]")]
     pub type PathConflicts;
+    /// `RelativePositionJson`
+    #[wasm_bindgen(typescript_type = "RelativePositionJson")]
+    pub type RelativePositionValue;
     /// `AwarenessState[]`
     #[wasm_bindgen(typescript_type = "AwarenessState[]")]
     pub type AwarenessStates;
@@ -223,4 +240,69 @@ pub(super) fn awareness_states(entries: &[AwarenessEntry<'_>]) -> AwarenessState
         obj.into()
     })
     .unchecked_into()
+}
+
+/// A relative position in a note, as `Y.relativePositionToJSON` writes it.
+pub(super) fn relative_position(pos: &StickyIndex) -> RelativePositionValue {
+    let obj = Object::new();
+    let id = |id: &ID| {
+        let o = Object::new();
+        set(&o, "client", id.client.get() as f64);
+        set(&o, "clock", id.clock);
+        o
+    };
+    match pos.scope() {
+        IndexScope::Relative(item) => {
+            // Yjs names the root type next to the item; so do we (a note's
+            // only type is its text).
+            set(&obj, "tname", crate::note::CONTENT);
+            set(&obj, "item", id(item));
+        }
+        IndexScope::Root(name) => set(&obj, "tname", name.as_ref()),
+        IndexScope::Nested(ty) => set(&obj, "type", id(ty)),
+    }
+    set(&obj, "assoc", cursor::assoc_number(pos.assoc));
+    obj.unchecked_into()
+}
+
+/// A relative position from another device, in any of the forms Yjs
+/// produces: the JSON object, its JSON text, or the binary encoding as a
+/// `Uint8Array`. `None` for anything malformed (the rules of
+/// [`crate::cursor::from_json`]); never throws.
+pub(super) fn read_relative_position(value: &JsValue) -> Option<StickyIndex> {
+    if let Some(text) = value.as_string() {
+        return read_relative_position_object(&JSON::parse(&text).ok()?);
+    }
+    if value.is_instance_of::<Uint8Array>() {
+        let bytes = value.unchecked_ref::<Uint8Array>().to_vec();
+        return cursor::decode_binary(&bytes).ok();
+    }
+    read_relative_position_object(value)
+}
+
+fn read_relative_position_object(value: &JsValue) -> Option<StickyIndex> {
+    if !value.is_object() || Array::is_array(value) {
+        return None;
+    }
+    let field = |key: &str| Some(get(value, key)).filter(|v| !absent(v));
+    let id = |v: JsValue| {
+        if !v.is_object() {
+            return None;
+        }
+        cursor::id(get(&v, "client").as_f64()?, get(&v, "clock").as_f64()?)
+    };
+    let assoc = match field("assoc") {
+        None => Assoc::After,
+        Some(v) => cursor::assoc_of(v.as_f64()?),
+    };
+    let scope = if let Some(item) = field("item") {
+        IndexScope::Relative(id(item)?)
+    } else if let Some(name) = field("tname") {
+        IndexScope::Root(name.as_string()?.into())
+    } else if let Some(ty) = field("type") {
+        IndexScope::Nested(id(ty)?)
+    } else {
+        return None;
+    };
+    Some(StickyIndex::new(scope, assoc))
 }

@@ -9,8 +9,8 @@
 //! read here with `js_sys` (no JSON text and no serde on either side: the
 //! module is downloaded by every mobile user, and a JSON codec in WASM costs
 //! more than everything it carries). Their TypeScript shapes (`TextEdit`,
-//! `DeltaOp`, `EntryMeta`, `Entry`, `PathConflict`, `AwarenessState`) are
-//! declared in the generated `.d.ts`. Absent optional fields are left out of
+//! `DeltaOp`, `EntryMeta`, `Entry`, `PathConflict`, `AwarenessState`,
+//! `RelativePositionJson`) are declared in the generated `.d.ts`. Absent optional fields are left out of
 //! returned objects (not `null`); in arguments, `undefined` and `null` both
 //! mean absent. Bytes cross as `Uint8Array`.
 
@@ -21,7 +21,8 @@ mod js;
 pub use docs::{WasmIndex, WasmNote};
 pub use frames::*;
 pub use js::{
-    AwarenessStates, DeltaOps, Entries, EntryMetaValue, EntryValue, PathConflicts, TextEdits,
+    AwarenessStates, DeltaOps, Entries, EntryMetaValue, EntryValue, PathConflicts,
+    RelativePositionValue, TextEdits,
 };
 
 use wasm_bindgen::prelude::*;

@@ -2,8 +2,9 @@
 // WASM API (WasmNote + the vault-endpoint frame codec) and one WebSocket.
 // It is test scaffolding, not the product: the production NoteSession comes
 // from the sync engine (src/core/engine/), with persistence, pending queues,
-// acks, reconnects and relative cursor positions. Acks are ignored here and
-// cursors cross as absolute UTF-16 offsets.
+// acks and reconnects. Acks are ignored here. Cursors cross as Yjs relative
+// positions (WasmNote.stickyAt / resolveSticky), resolved again after each
+// change of the text; numbers are read as absolute offsets.
 import {
   WasmNote,
   decodeAwarenessUpdate,
@@ -41,7 +42,7 @@ export class WasmSocketSession implements NoteSession {
   private readonly socket: WebSocket;
   private readonly remoteListeners = new Set<(delta: DeltaOp[]) => void>();
   private readonly presenceListeners = new Set<(peers: Presence[]) => void>();
-  private readonly peers = new Map<number, { clock: number; presence: Presence }>();
+  private readonly peers = new Map<number, { clock: number; cursor: { anchor?: unknown; head?: unknown } | null; presence: Presence }>();
   private awarenessClock = 0;
   private readonly outbox: Uint8Array[] = [];
   /** Resolves when the relay answered our sync step 1 (we hold the merged state). */
@@ -70,6 +71,7 @@ export class WasmSocketSession implements NoteSession {
   applyLocalEdits(edits: TextEdit[]): void {
     if (edits.length === 0) return;
     this.send(encodeUpdate(this.docId, this.note.applyEdits(edits)));
+    this.resolvePeers();
   }
 
   onRemoteChange(listener: (delta: DeltaOp[]) => void): () => void {
@@ -78,7 +80,8 @@ export class WasmSocketSession implements NoteSession {
   }
 
   setLocalSelection(selection: { anchor: number; head: number } | null): void {
-    const state = { name: this.options.name, color: this.options.color, cursor: selection };
+    const cursor = selection && { anchor: this.note.stickyAt(selection.anchor), head: this.note.stickyAt(selection.head) };
+    const state = { name: this.options.name, color: this.options.color, cursor };
     const update = encodeAwarenessUpdate(this.clientId, ++this.awarenessClock, JSON.stringify(state));
     this.send(encodeAwarenessFrame(this.docId, update));
   }
@@ -113,6 +116,7 @@ export class WasmSocketSession implements NoteSession {
       case 'update': {
         const delta = this.note.applyRemote(frame.payload) as DeltaOp[];
         if (delta.length > 0) for (const l of this.remoteListeners) l(delta);
+        this.resolvePeers();
         if (kind === 'step2') this.resolveSynced();
         break;
       }
@@ -140,18 +144,40 @@ export class WasmSocketSession implements NoteSession {
         continue;
       }
       const cursor = state.cursor ?? null;
-      const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
       this.peers.set(entry.client, {
         clock: entry.clock,
+        cursor,
         presence: {
           clientId: entry.client,
           name: typeof state.name === 'string' ? state.name : '',
           color: typeof state.color === 'string' ? state.color : '',
-          anchor: cursor ? num(cursor.anchor) : null,
-          head: cursor ? num(cursor.head) : null,
+          anchor: cursor ? this.offset(cursor.anchor) : null,
+          head: cursor ? this.offset(cursor.head) : null,
         },
       });
     }
+    this.emitPresence();
+  }
+
+  /** The text changed: peers' relative positions may resolve elsewhere now. */
+  private resolvePeers(): void {
+    let moved = false;
+    for (const p of this.peers.values()) {
+      const anchor = p.cursor ? this.offset(p.cursor.anchor) : null;
+      const head = p.cursor ? this.offset(p.cursor.head) : null;
+      if (anchor === p.presence.anchor && head === p.presence.head) continue;
+      p.presence = { ...p.presence, anchor, head };
+      moved = true;
+    }
+    if (moved) this.emitPresence();
+  }
+
+  private offset(pos: unknown): number | null {
+    if (typeof pos === 'number') return pos;
+    return this.note.resolveSticky(pos) ?? null;
+  }
+
+  private emitPresence(): void {
     const peers = this.presence();
     for (const l of this.presenceListeners) l(peers);
   }

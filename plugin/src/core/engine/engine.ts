@@ -152,7 +152,11 @@ export class SyncEngine {
       this.subscribe(doc, false);
       this.link.send(encodeUpdate(doc, update));
     }
-    if (doc !== INDEX) this.disk.noteChanged(doc, 'local');
+    if (doc !== INDEX) {
+      // Peers' cursors are relative positions: the edit may have moved them.
+      this.sessionFor(doc)?.presence.refresh();
+      this.disk.noteChanged(doc, 'local');
+    }
     this.updateStatus();
   }
 
@@ -187,7 +191,7 @@ export class SyncEngine {
     }
     if (!entry || entry.kind !== 'note') throw new Error(`not a synced note: ${path}`);
     const note = await this.docs.note(entry.id);
-    const presence = new PresenceChannel(entry.id, this.docs.clientId, this.opts.identity, (f) => {
+    const presence = new PresenceChannel(entry.id, this.docs.clientId, note, this.opts.identity, (f) => {
       this.link.send(f);
     });
     const session = new OpenNote(entry.id, path, note, presence, {
@@ -422,7 +426,11 @@ export class SyncEngine {
     const note = await this.docs.note(doc);
     const before = note.length;
     const delta = note.applyRemote(update);
-    if (delta.length === 0 && note.length === before) return;
+    if (delta.length === 0 && note.length === before) {
+      // No text changed, but the update may hold (deleted) text a peer's cursor names.
+      this.sessionFor(doc)?.presence.refresh();
+      return;
+    }
     this.changes++;
     void this.docs.persist(doc);
     this.sessionFor(doc)?.emitRemote(delta);

@@ -37,8 +37,9 @@ export class OpenNote implements NoteSession {
 
   /** The engine changed the CRDT (other devices, disk imports): tell the editor. */
   emitRemote(delta: DeltaOp[]): void {
-    if (delta.length === 0) return;
-    for (const l of this.remote) l(delta);
+    if (delta.length > 0) for (const l of this.remote) l(delta);
+    // After the editor has the new text: peers' cursors resolve against it.
+    this.presence.refresh();
   }
 
   setLocalSelection(selection: { anchor: number; head: number } | null): void {
