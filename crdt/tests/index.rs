@@ -385,3 +385,67 @@ fn retiring_into_itself_or_into_a_missing_winner_is_refused() {
         Err(VaultError::NotFound(_))
     ));
 }
+
+/// What `lookup` and `conflicts` must answer, computed the slow way from `list`.
+fn by_scan(index: &Index) -> (Vec<(String, String)>, Vec<PathConflict>) {
+    let mut by_path: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in index.list() {
+        by_path.entry(e.path).or_default().push(e.id);
+    }
+    let winners = by_path
+        .iter()
+        .map(|(p, ids)| (p.clone(), ids.iter().min().cloned().unwrap_or_default()))
+        .collect();
+    let conflicts = by_path
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(path, mut ids)| {
+            ids.sort();
+            let winner = ids.remove(0);
+            PathConflict {
+                path,
+                winner,
+                losers: ids,
+            }
+        })
+        .collect();
+    (winners, conflicts)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Lookups come from a table kept in step with every local and remote
+    /// change; it must always agree with a scan of the entries.
+    #[test]
+    fn lookup_and_conflicts_agree_with_a_scan_after_any_mix_of_local_and_remote_changes(
+        ops in proptest::collection::vec((0u8..6, 0usize..5, 0usize..5, proptest::bool::ANY), 1..60)
+    ) {
+        let (mut a, mut b) = pair();
+        let names = ["a.md", "b.md", "d/c.md", "d/e.md", "f.md"];
+        for (op, x, y, on_b) in ops {
+            let idx = if on_b { &mut b } else { &mut a };
+            let live = idx.list();
+            let pick = |n: usize| live.get(n % live.len().max(1)).map(|e| e.id.clone());
+            match op {
+                0 | 1 => { let _ = idx.create(names[x], EntryKind::Note, meta()); }
+                2 => if let Some(id) = pick(x) { let _ = idx.rename(&id, names[y]); },
+                3 => if let Some(id) = pick(x) { let _ = idx.delete(&id); },
+                4 => if let (Some(l), Some(w)) = (pick(x), pick(y)) { let _ = idx.retire(&l, &w); },
+                _ => exchange(&mut a, &mut b),
+            }
+            for index in [&a, &b] {
+                let (winners, conflicts) = by_scan(index);
+                for (path, id) in winners {
+                    proptest::prop_assert_eq!(index.lookup(&path).map(|e| e.id), Some(id));
+                }
+                proptest::prop_assert_eq!(index.conflicts(), conflicts);
+            }
+        }
+        // Paths nobody holds any more are gone from the table too.
+        for name in names {
+            if !a.list().iter().any(|e| e.path == name) {
+                proptest::prop_assert!(a.lookup(name).is_none());
+            }
+        }
+    }
+}

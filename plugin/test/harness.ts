@@ -44,7 +44,11 @@ export class Relay {
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
     );
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // TESSERA_RELAY_LOG=1 shows the relay's warnings while a test or bench runs.
+      if (process.env.TESSERA_RELAY_LOG) process.stderr.write(d);
+    });
     const url = `http://127.0.0.1:${port}`;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`relay exited: ${stderr}`);

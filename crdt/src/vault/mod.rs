@@ -30,8 +30,8 @@
 //!
 //! Until the loser is retired, [`Index::conflicts`] reports the path.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -98,11 +98,22 @@ pub struct PathConflict {
     pub losers: Vec<String>,
 }
 
-/// Ids whose entries changed, collected while `apply_remote` runs.
+/// Ids whose entries changed: `ids` while `apply_remote` runs (its answer),
+/// `dirty` always (what the path table has not taken in yet).
 #[derive(Default)]
 struct Capture {
     active: bool,
     ids: BTreeSet<String>,
+    dirty: BTreeSet<String>,
+}
+
+/// Live path → ids claiming it, and id → live path. Kept in step with the
+/// doc through the observer, so a lookup costs a map access instead of a
+/// scan of every entry (an engine looks up each path of a 10k-note vault).
+#[derive(Default)]
+struct PathTable {
+    by_path: BTreeMap<String, BTreeSet<String>>,
+    path_of: HashMap<String, String>,
 }
 
 /// The index doc of one vault.
@@ -110,6 +121,7 @@ pub struct Index {
     doc: Doc,
     files: MapRef,
     capture: Arc<Mutex<Capture>>,
+    paths: Mutex<PathTable>,
 }
 
 impl Index {
@@ -121,17 +133,20 @@ impl Index {
         let shared = Arc::clone(&capture);
         files.observe_deep(OBSERVER_KEY, move |txn, events| {
             let mut capture = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            if !capture.active {
-                return;
-            }
+            let mut changed = BTreeSet::new();
             for event in events.iter() {
-                collect_changed_ids(txn, event, &mut capture.ids);
+                collect_changed_ids(txn, event, &mut changed);
             }
+            if capture.active {
+                capture.ids.extend(changed.iter().cloned());
+            }
+            capture.dirty.extend(changed);
         });
         Index {
             doc,
             files,
             capture,
+            paths: Mutex::new(PathTable::default()),
         }
     }
 
@@ -304,23 +319,20 @@ impl Index {
 
     /// The live entry shown at `path`: when several claim it, the smallest id.
     pub fn lookup(&self, path: &str) -> Option<Entry> {
-        self.entries(|e| !e.deleted && e.path == path)
-            .into_iter()
-            .min_by(|a, b| a.id.cmp(&b.id))
+        let winner = self.paths().by_path.get(path)?.first()?.clone();
+        self.get(&winner)
     }
 
     /// Live paths claimed by more than one id, sorted by path.
     pub fn conflicts(&self) -> Vec<PathConflict> {
         // Sets keep the ids sorted (and share code with the change capture).
-        let mut by_path: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for e in self.entries(|e| !e.deleted) {
-            by_path.entry(e.path).or_default().insert(e.id);
-        }
-        by_path
-            .into_iter()
+        self.paths()
+            .by_path
+            .iter()
             .filter(|(_, ids)| ids.len() > 1)
             .map(|(path, ids)| {
-                let mut ids = ids.into_iter();
+                let path = path.clone();
+                let mut ids = ids.iter().cloned();
                 let winner = ids.next().unwrap_or_default();
                 PathConflict {
                     path,
@@ -360,6 +372,34 @@ impl Index {
         Ok(crate::note::diff_since_of(&self.doc, sv)?)
     }
 
+    /// The path table, brought up to date with every change since last asked.
+    fn paths(&self) -> MutexGuard<'_, PathTable> {
+        let dirty = {
+            let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::take(&mut capture.dirty)
+        };
+        let mut table = self.paths.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in dirty {
+            if let Some(old) = table.path_of.remove(&id) {
+                if let Some(ids) = table.by_path.get_mut(&old) {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        table.by_path.remove(&old);
+                    }
+                }
+            }
+            if let Some(entry) = self.get(&id).filter(|e| !e.deleted) {
+                table
+                    .by_path
+                    .entry(entry.path.clone())
+                    .or_default()
+                    .insert(id.clone());
+                table.path_of.insert(id, entry.path);
+            }
+        }
+        table
+    }
+
     fn set_capture(&self, active: bool) -> BTreeSet<String> {
         let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
         capture.active = active;
@@ -385,9 +425,10 @@ impl Index {
     /// PathTaken when a live entry other than `except` has `path`.
     fn ensure_free(&self, path: &str, except: &[&str]) -> Result<(), VaultError> {
         let taken = self
-            .entries(|e| !e.deleted && e.path == path)
-            .iter()
-            .any(|e| !except.contains(&e.id.as_str()));
+            .paths()
+            .by_path
+            .get(path)
+            .is_some_and(|ids| ids.iter().any(|id| !except.contains(&id.as_str())));
         if taken {
             Err(VaultError::PathTaken(path.to_owned()))
         } else {

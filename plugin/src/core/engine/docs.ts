@@ -15,6 +15,8 @@ export class Docs {
   private readonly notes = new Map<string, WasmNote>();
   private readonly dirty = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
+  /** A flush queued and not started yet: later changes ride along with it. */
+  private queued: Promise<void> | undefined;
 
   constructor(private readonly store: LocalStore) {}
 
@@ -51,8 +53,17 @@ export class Docs {
   /** Marks a doc changed and writes its state soon; the promise settles once written. */
   persist(doc: string): Promise<void> {
     this.dirty.add(doc);
-    this.flushing = this.flushing.then(() => this.flush());
-    return this.flushing;
+    // Encoding the index costs O(vault): a burst of index changes (first sync)
+    // must cost one encode per flush, not one per change.
+    if (this.queued) return this.queued;
+    // A failed write must not stop every later one.
+    const next = this.flushing.catch(() => {}).then(() => {
+      this.queued = undefined;
+      return this.flush();
+    });
+    this.queued = next;
+    this.flushing = next;
+    return next;
   }
 
   private async flush(): Promise<void> {

@@ -283,7 +283,7 @@ export class SyncEngine {
       connected: this.link.connected && this.scope !== '',
       scope: this.scope,
       pending: this.outbox.unsettledCount(),
-      refused: this.outbox.rejected().length,
+      refused: this.outbox.rejectedCount(),
       conflicts: this.disk.conflicts().length,
       error: this.lastError,
     });

@@ -20,6 +20,9 @@ const pad = (n: number) => n.toString().padStart(10, '0');
 
 export class Outbox {
   private readonly pending = new Map<string, PendingUpdate[]>();
+  /** Kept as counts: the status bar asks after every frame. */
+  private unsettled = 0;
+  private refused = 0;
   /** Per doc: writes sent on this connection, each with the updates it carried. */
   private readonly writes = new Map<string, { seq: number; ns: number[] }[]>();
   private readonly seqs = new Map<string, number>();
@@ -38,7 +41,10 @@ export class Outbox {
       this.list(doc).push(item);
       this.next = Math.max(this.next, item.n + 1);
     }
-    for (const items of this.pending.values()) items.sort((a, b) => a.n - b.n);
+    for (const items of this.pending.values()) {
+      items.sort((a, b) => a.n - b.n);
+      for (const i of items) i.rejected ? this.refused++ : this.unsettled++;
+    }
   }
 
   /** Records a local update at once (so it can be numbered and sent in
@@ -46,6 +52,7 @@ export class Outbox {
   add(doc: string, update: Uint8Array): { item: PendingUpdate; saved: Promise<void> } {
     const item: PendingUpdate = { doc, n: this.next++, update };
     this.list(doc).push(item);
+    this.unsettled++;
     return { item, saved: this.store.put(PENDING + doc + '/' + pad(item.n), update) };
   }
 
@@ -70,13 +77,16 @@ export class Outbox {
     const w = this.writes.get(doc) ?? [];
     const done = new Set<number>();
     while (w.length > 0 && w[0]!.seq <= seq) for (const n of w.shift()!.ns) done.add(n);
-    const items = this.list(doc);
+    // Only docs with writes in flight stay: inFlight() runs on every status change.
+    if (w.length === 0) this.writes.delete(doc);
+    // Settled in memory at once (an update added meanwhile is never dropped),
+    // then removed from the store.
     const keep: PendingUpdate[] = [];
-    for (const item of items) {
-      if (done.has(item.n) && !item.rejected) await this.store.delete(PENDING + doc + '/' + pad(item.n));
-      else keep.push(item);
-    }
+    const gone: PendingUpdate[] = [];
+    for (const item of this.list(doc)) (done.has(item.n) && !item.rejected ? gone : keep).push(item);
     this.setList(doc, keep);
+    this.unsettled -= gone.length;
+    for (const item of gone) await this.store.delete(PENDING + doc + '/' + pad(item.n));
   }
 
   /** The relay refused write `seq` of `doc`: its updates are kept, marked rejected. */
@@ -85,10 +95,13 @@ export class Outbox {
     const ns = new Set(write?.ns ?? []);
     const hit = this.list(doc).filter((i) => ns.has(i.n) && !i.rejected);
     // An ack for this number will follow or already came; either way the write is settled.
-    const w = this.writes.get(doc);
-    if (w) this.writes.set(doc, w.filter((x) => x.seq !== seq));
+    const w = this.writes.get(doc)?.filter((x) => x.seq !== seq);
+    if (w && w.length > 0) this.writes.set(doc, w);
+    else this.writes.delete(doc);
     for (const item of hit) {
       item.rejected = { code, text };
+      this.unsettled--;
+      this.refused++;
       await this.store.put(REJECTED + doc + '/' + pad(item.n), new Uint8Array());
     }
     return hit;
@@ -97,14 +110,16 @@ export class Outbox {
   docsWithPending(): string[] {
     return [...this.pending].filter(([, v]) => v.length > 0).map(([k]) => k);
   }
+  /** How many updates the relay refused (kept here, never lost). */
+  rejectedCount(): number {
+    return this.refused;
+  }
   items(doc: string): PendingUpdate[] {
     return this.list(doc);
   }
   /** Updates not yet durable and not refused. */
   unsettledCount(): number {
-    let n = 0;
-    for (const items of this.pending.values()) n += items.filter((i) => !i.rejected).length;
-    return n;
+    return this.unsettled;
   }
   rejected(): PendingUpdate[] {
     return [...this.pending.values()].flat().filter((i) => i.rejected);
