@@ -522,6 +522,39 @@ fn changes_since_a_cursor_lists_only_the_docs_changed_after_it() {
 }
 
 #[test]
+fn a_vault_session_not_following_a_doc_is_told_it_changed_once_the_change_is_durable() {
+    let mut r = room();
+    join_vault(&mut r, 1, Scope::Write);
+    join_vault(&mut r, 2, Scope::Read);
+    join_vault(&mut r, 3, Scope::Read);
+    open_empty(&mut r, 1, NOTE);
+    open_empty(&mut r, 3, NOTE);
+    let doc = client_doc(10);
+    let fx = r.receive(1, &vault_update(NOTE, &insert(&doc, 0, "hello")), 5);
+    assert!(
+        vault_messages(&fx, 2).is_empty(),
+        "nothing before it is durable"
+    );
+    let fx = r.durable(1);
+    assert_eq!(
+        vault_messages(&fx, 2),
+        vec![("".into(), format!("changes reset=false {NOTE}"))]
+    );
+    assert!(
+        !vault_messages(&fx, 3).iter().any(|(d, _)| d.is_empty()),
+        "a follower already got the update itself"
+    );
+    assert!(
+        !vault_messages(&fx, 1).iter().any(|(d, _)| d.is_empty()),
+        "the writer follows its own doc"
+    );
+    // Once it follows the doc, later changes arrive as updates, not nudges.
+    open_empty(&mut r, 2, NOTE);
+    r.receive(1, &vault_update(NOTE, &insert(&doc, 5, "!")), 6);
+    assert!(vault_messages(&r.durable(2), 2).is_empty());
+}
+
+#[test]
 fn a_malformed_frame_closes_only_its_session_and_others_carry_on() {
     let mut r = room();
     join_vault(&mut r, 1, Scope::Write);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { initCore } from '../src/core/engine/core';
-import { SyncEngine } from '../src/core/engine/engine';
+import { SyncEngine, type EngineOptions } from '../src/core/engine/engine';
 import { MemoryStore, MemoryVault, systemClock } from '../src/core/engine/memory';
 import type { Connection, ConnectionHandlers, Transport } from '../src/core/engine/ports';
 
@@ -132,7 +132,13 @@ export async function device(
   relay: Relay,
   vaultId: string,
   name: string,
-  opts: { vault?: MemoryVault; store?: MemoryStore; scope?: 'read' | 'write'; net?: TestTransport } = {},
+  opts: {
+    vault?: MemoryVault;
+    store?: MemoryStore;
+    scope?: 'read' | 'write';
+    net?: TestTransport;
+    engine?: Partial<EngineOptions>;
+  } = {},
 ): Promise<Device> {
   const vault = opts.vault ?? new MemoryVault();
   const store = opts.store ?? new MemoryStore();
@@ -147,6 +153,7 @@ export async function device(
     token: relay.token(vaultId, opts.scope ?? 'write'),
     fetch: globalThis.fetch.bind(globalThis),
     identity: () => ({ name, color: '#ff0000' }),
+    ...opts.engine,
   });
   await engine.start();
   return { name, engine, vault, store, net };
@@ -162,7 +169,15 @@ export async function settle(devices: Device[]): Promise<void> {
   let last = '';
   for (let round = 0; round < 50; round++) {
     for (const d of devices) {
-      await d.engine.syncNow();
+      try {
+        await d.engine.syncNow();
+      } catch (e) {
+        // The relay may drop a socket mid-sync (a slow reader gets 4429): the
+        // engine reconnects and resumes; this round just does not count.
+        if (!/offline/.test(String(e))) throw e;
+        await online(d);
+        last = '';
+      }
     }
     const now = devices.map((d) => d.engine.changes).join(',');
     if (now === last) return;

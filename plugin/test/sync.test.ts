@@ -52,6 +52,23 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     await stopAll([a!, b!]);
   });
 
+  test('an edit to a note this device has not opened since reconnecting arrives without asking (the relay announces it)', { timeout: 60_000 }, async () => {
+    const vault = freshVaultId();
+    // No periodic poll during the test: only the relay's announcement can bring the edit.
+    const quiet = { engine: { renewMs: 3_600_000 } };
+    const a = await device(relay, vault, 'A', quiet);
+    const b = await device(relay, vault, 'B', quiet);
+    await a.vault.writeText('Projects/plan.md', 'first version\n');
+    await settle([a, b]);
+    b.engine.reconnect();
+    await online(b);
+    await b.engine.whenIdle();
+    await a.vault.writeText('Projects/plan.md', 'first version\nsecond line from A\n');
+    await a.engine.whenIdle();
+    await b.engine.until(() => b.vault.snapshot().get('Projects/plan.md') === 'first version\nsecond line from A\n');
+    await stopAll([a, b]);
+  });
+
   test('three devices editing the same note converge to one text holding every edit', { timeout: 60_000 }, async () => {
     const ds = await devices(3);
     await ds[0]!.vault.writeText('three.md', 'start\n');

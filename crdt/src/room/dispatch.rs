@@ -272,6 +272,7 @@ impl Room {
         }
         self.dirty.insert(doc.to_owned());
         self.catalog.insert(doc.to_owned(), ticket);
+        self.note_unannounced(doc, ticket);
         out.push(Effect::Persist {
             ticket,
             doc: doc.to_owned(),

@@ -112,6 +112,8 @@ impl Room {
                 out.push(send(session, Message::Ack { seq }.to_vault_frame(&doc)));
             }
         }
+        let durable = self.acks.durable_through();
+        self.announce_durable(durable, &mut out);
         out
     }
 

@@ -17,6 +17,7 @@
 //! below the oldest unsnapshotted change is released ([`Effect::CompactLog`]).
 
 mod acks;
+mod announce;
 mod dispatch;
 mod doc;
 mod durability;
@@ -112,6 +113,8 @@ pub struct Room {
     next_ticket: u64,
     acks: AckQueue,
     compacted_below: u64,
+    /// Changes not yet announced to vault sessions that do not follow them.
+    unannounced: VecDeque<(u64, String)>,
 }
 
 impl Room {
@@ -129,6 +132,7 @@ impl Room {
             next_ticket: 1,
             acks: AckQueue::new(0),
             compacted_below: 1,
+            unannounced: VecDeque::new(),
         }
     }
 

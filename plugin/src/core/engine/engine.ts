@@ -41,6 +41,8 @@ export interface EngineOptions {
   blobs?: BlobClient;
   /** Selective sync; everything when left out. */
   filter?: SyncFilter;
+  /** Presence renewal and the safety-net change poll (default 15 s). */
+  renewMs?: number;
 }
 
 export interface FileState {
@@ -380,12 +382,15 @@ export class SyncEngine {
 
   private async onChanges(epoch: string, cursor: number, reset: boolean, changed: string[]): Promise<void> {
     const docs = new Set(changed);
+    // The relay also sends `changes` unasked when a doc this socket does not
+    // follow changes; a round still waiting for docs keeps waiting for them.
+    const earlier = this.round && !this.round.waiting.has('?changes') ? this.round.waiting : undefined;
     if (reset || !this.meta.data.epoch) {
       // First run or a new relay epoch: every doc we know is compared with step 1.
       for (const e of this.docs.index.list()) if (e.kind === 'note') docs.add(e.id);
       for (const id of await this.docs.storedIds()) docs.add(id);
     }
-    const waiting = new Set<string>();
+    const waiting = new Set<string>(earlier);
     for (const doc of docs) {
       if (doc !== INDEX) await this.docs.note(doc);
       if (this.subscribe(doc, true) || !this.synced.has(doc)) waiting.add(doc);
@@ -517,14 +522,14 @@ export class SyncEngine {
   private renew(): void {
     this.renewTimer = this.opts.clock.setTimeout(() => {
       if (this.link.connected) for (const s of this.sessions.values()) s.presence.announce();
-      // The relay forwards live updates only for docs this socket has touched;
-      // asking what changed catches the rest (one small frame when nothing did).
+      // The relay announces changes to docs this socket does not follow; asking
+      // now and then also covers a lost announcement (one small frame).
       if (this.link.connected && this.scope && !this.round) {
         this.round = { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
         this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
       }
       this.renew();
-    }, RENEW_MS);
+    }, this.opts.renewMs ?? RENEW_MS);
   }
 
   private wsUrl(): string {
