@@ -10,20 +10,12 @@
 import { WasmNote, blake3Hex, randomClientId, type Entry } from './core';
 import type { SyncEngine } from './engine';
 import { INDEX } from './docs';
+import { Attachments, type BinaryConflict } from './attachments';
 import { SyncFilter } from './filter';
 import { merge3 } from './merge3';
 import type { BlobClient, Logger, VaultEvent, VaultFiles } from './ports';
 
-export interface BinaryConflict {
-  /** The index entry's id (also the conflict's id). */
-  id: string;
-  path: string;
-  localHash: string;
-  cloudHash: string;
-  /** Bytes, when known (for the Keep local / Use cloud choice). */
-  localSize?: number;
-  cloudSize?: number;
-}
+export type { BinaryConflict } from './attachments';
 
 const enc = new TextEncoder();
 const NOTE_EXT = /\.(md|markdown|txt|canvas)$/i;
@@ -40,10 +32,7 @@ export class DiskMirror {
   private readonly diskText = new Map<string, string>();
   /** note id → its recent texts and their hashes (editor saves may lag the CRDT). */
   private readonly recent = new Map<string, { hash: string; text: string }[]>();
-  private readonly dirtyBlobs = new Set<string>();
-  private readonly blobConflicts = new Map<string, BinaryConflict>();
-  /** Attachments selective sync leaves out here, with why (shown in the status view). */
-  private readonly skipped = new Map<string, string>();
+  readonly attachments: Attachments;
   private readonly writeSoon = new Set<string>();
   /** Winners of a path conflict we lost, whose text must arrive before we merge into them. */
   private awaitingWinner = new Set<string>();
@@ -56,7 +45,12 @@ export class DiskMirror {
     private readonly blobs: BlobClient,
     private readonly log: Logger,
     private readonly filter: SyncFilter = new SyncFilter(),
-  ) {}
+  ) {
+    this.attachments = new Attachments(engine, vault, blobs, log, filter, {
+      run: (job) => this.run(job),
+      indexReady: () => this.indexReady,
+    });
+  }
 
   private get index() {
     return this.engine.docs.index;
@@ -83,12 +77,16 @@ export class DiskMirror {
   }
 
   conflicts(): BinaryConflict[] {
-    return [...this.blobConflicts.values()];
+    return this.attachments.conflicts();
   }
 
   /** Attachments not synced on this device (selective sync), path → reason. */
   skippedFiles(): Map<string, string> {
-    return new Map(this.skipped);
+    return this.attachments.skippedFiles();
+  }
+
+  resolveConflict(id: string, choice: 'local' | 'cloud'): Promise<void> {
+    return this.attachments.resolveConflict(id, choice);
   }
 
   // ---- notifications from the engine -----------------------------------
@@ -159,13 +157,7 @@ export class DiskMirror {
     const stat = await this.vault.stat(path);
     if (!stat || !this.filter.pathSynced(path)) return;
     if (isNotePath(path)) return this.importNote(path, await this.vault.readText(path));
-    const skip = this.filter.attachmentSkipReason(path, stat.size);
-    if (skip) {
-      this.skipped.set(path, skip);
-      return;
-    }
-    this.skipped.delete(path);
-    await this.importBlob(path);
+    await this.attachments.importBlob(path, stat.size);
   }
 
   private async importNote(path: string, text: string): Promise<void> {
@@ -213,82 +205,6 @@ export class DiskMirror {
     // The text goes first, so a device resolving a path conflict finds it.
     if (update) this.engine.localUpdate(id, update);
     this.engine.localUpdate(INDEX, created.update);
-    void this.engine.meta.save();
-  }
-
-  private async importBlob(path: string): Promise<void> {
-    const bytes = await this.vault.readBinary(path);
-    const h = blake3Hex(bytes);
-    if (this.meta.disk[path] === h) return;
-    const entry = this.index.lookup(path);
-    if (entry && entry.hash === h) {
-      this.meta.disk[path] = h;
-      this.meta.placed[entry.id] = path;
-      return;
-    }
-    this.dirtyBlobs.add(path);
-    await this.flushBlobs();
-  }
-
-  /** Uploads changed attachments, then records them in the index; needs the index synced. */
-  private async flushBlobs(): Promise<void> {
-    if (!this.indexReady || !this.engine.connected) return;
-    for (const path of [...this.dirtyBlobs]) {
-      const stat = await this.vault.stat(path);
-      if (!stat) {
-        this.dirtyBlobs.delete(path);
-        continue;
-      }
-      if (!this.filter.attachmentSynced(path, stat.size)) {
-        this.dirtyBlobs.delete(path);
-        continue;
-      }
-      const bytes = await this.vault.readBinary(path);
-      const h = blake3Hex(bytes);
-      const entry = this.index.lookup(path);
-      const base = this.meta.disk[path];
-      if (entry?.hash === h) {
-        this.meta.disk[path] = h;
-        this.dirtyBlobs.delete(path);
-        continue;
-      }
-      if (entry?.hash && base !== undefined && entry.hash !== base) {
-        // Both this device and another changed it since we last agreed.
-        this.blobConflicts.set(entry.id, {
-          id: entry.id,
-          path,
-          localHash: h,
-          cloudHash: entry.hash,
-          localSize: bytes.length,
-          ...(entry.size !== undefined ? { cloudSize: entry.size } : {}),
-        });
-        this.dirtyBlobs.delete(path);
-        continue;
-      }
-      try {
-        await this.blobs.put(h, bytes);
-      } catch (e) {
-        this.log.warn(`upload of ${path} failed, will retry: ${String(e)}`);
-        return;
-      }
-      this.commitBlob(path, h, bytes.length, stat.mtime);
-      this.dirtyBlobs.delete(path);
-    }
-  }
-
-  private commitBlob(path: string, hash: string, size: number, mtime: number): void {
-    const meta = { hash, size, mtime };
-    const entry = this.index.lookup(path);
-    if (entry) {
-      this.engine.localUpdate(INDEX, this.index.setMeta(entry.id, meta));
-      this.meta.placed[entry.id] = path;
-    } else {
-      const created = this.index.create(path, 'blob', meta);
-      this.meta.created.push(created.id);
-      this.meta.placed[created.id] = path;
-      this.engine.localUpdate(INDEX, created.update);
-    }
-    this.meta.disk[path] = hash;
     void this.engine.meta.save();
   }
 
@@ -408,9 +324,9 @@ export class DiskMirror {
       if (!this.filter.pathSynced(e.path)) continue;
       if (e.kind === 'note') {
         if (this.meta.placed[e.id] !== e.path || this.meta.disk[e.path] === undefined) await this.writeNote(e.id);
-      } else await this.placeBlob(e);
+      } else await this.attachments.place(e);
     }
-    await this.flushBlobs();
+    await this.attachments.flush();
     await this.engine.meta.save();
   }
 
@@ -447,7 +363,7 @@ export class DiskMirror {
             this.noteChanged(c.winner, 'remote');
           }
         } else if (lose.hash && win.hash && lose.hash !== win.hash) {
-          this.blobConflicts.set(c.winner, {
+          this.attachments.addConflict({
             id: c.winner,
             path: c.path,
             localHash: lose.hash,
@@ -492,75 +408,6 @@ export class DiskMirror {
     await this.vault.writeText(path, text);
   }
 
-  private async placeBlob(e: Entry): Promise<void> {
-    if (!e.hash || this.blobConflicts.has(e.id)) return;
-    const skip = this.filter.attachmentSkipReason(e.path, e.size);
-    if (skip) {
-      this.skipped.set(e.path, skip);
-      return;
-    }
-    this.meta.placed[e.id] = e.path;
-    if (this.meta.disk[e.path] === e.hash) return;
-    if (await this.vault.stat(e.path)) {
-      const bytes = await this.vault.readBinary(e.path);
-      const local = blake3Hex(bytes);
-      if (local === e.hash) {
-        this.meta.disk[e.path] = local;
-        return;
-      }
-      if (this.meta.disk[e.path] !== local) {
-        // Changed here and in the cloud since we last agreed.
-        this.blobConflicts.set(e.id, {
-          id: e.id,
-          path: e.path,
-          localHash: local,
-          cloudHash: e.hash,
-          localSize: bytes.length,
-          ...(e.size !== undefined ? { cloudSize: e.size } : {}),
-        });
-        this.dirtyBlobs.delete(e.path);
-        return;
-      }
-    }
-    await this.download(e.path, e.hash);
-  }
-
-  private async download(path: string, hash: string): Promise<void> {
-    if (!this.engine.connected) return;
-    const bytes = await this.blobs.get(hash);
-    if (!bytes) {
-      this.log.warn(`attachment ${path} (${hash.slice(0, 12)}…) is not on the relay yet`);
-      return;
-    }
-    this.meta.disk[path] = hash;
-    await this.vault.writeBinary(path, bytes);
-  }
-
-  async resolveConflict(id: string, choice: 'local' | 'cloud'): Promise<void> {
-    const c = this.blobConflicts.get(id);
-    if (!c) return;
-    await new Promise<void>((resolve) =>
-      this.run(async () => {
-        try {
-        this.blobConflicts.delete(id);
-        if (choice === 'cloud') {
-          this.meta.disk[c.path] = '';
-          await this.download(c.path, c.cloudHash);
-        } else {
-          const bytes = await this.vault.readBinary(c.path);
-          const h = blake3Hex(bytes);
-          await this.blobs.put(h, bytes);
-          this.engine.localUpdate(INDEX, this.index.setMeta(id, { hash: h, size: bytes.length }));
-          this.meta.disk[c.path] = h;
-        }
-        await this.engine.meta.save();
-        } finally {
-          resolve();
-        }
-      }),
-    );
-  }
-
   // ---- whole-vault operations ------------------------------------------------
 
   async uploadAll(progress: (done: number, total: number) => void): Promise<void> {
@@ -584,7 +431,7 @@ export class DiskMirror {
         if (e.kind === 'note') {
           delete this.meta.disk[e.path];
           await this.writeNote(e.id);
-        } else await this.placeBlob(e);
+        } else await this.attachments.place(e);
         resolve();
       }));
       progress(++done, entries.length);
