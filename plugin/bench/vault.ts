@@ -40,10 +40,13 @@ function memory() {
   return { rss_mb: mb(m.rss), heap_mb: mb(m.heapUsed), external_mb: mb(m.external + m.arrayBuffers) };
 }
 
+let phase = 0;
 async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const out = await run();
-  return [out, Math.round(performance.now() - t0)];
+  const ms = Math.round(performance.now() - t0);
+  process.stderr.write(`bench/vault: phase ${++phase} took ${ms} ms\n`);
+  return [out, ms];
 }
 
 const relay = await Relay.start();

@@ -13,13 +13,15 @@ import { INDEX } from './docs';
 import { Attachments, type BinaryConflict } from './attachments';
 import { SyncFilter } from './filter';
 import { merge3 } from './merge3';
-import type { BlobClient, Logger, VaultEvent, VaultFiles } from './ports';
+import type { BlobClient, Clock, Logger, Timer, VaultEvent, VaultFiles } from './ports';
 
 export type { BinaryConflict } from './attachments';
 
 const enc = new TextEncoder();
 const NOTE_EXT = /\.(md|markdown|txt|canvas)$/i;
 const RECENT = 16;
+/** How long index changes gather before one reconcile pass takes them all. */
+const RECONCILE_DELAY_MS = 20;
 
 export const isNotePath = (path: string) => NOTE_EXT.test(path);
 const hashText = (text: string) => blake3Hex(enc.encode(text));
@@ -38,12 +40,14 @@ export class DiskMirror {
   private awaitingWinner = new Set<string>();
   private indexReady = false;
   private reconcileQueued = false;
+  private reconcileTimer: Timer | undefined;
 
   constructor(
     private readonly engine: SyncEngine,
     private readonly vault: VaultFiles,
     private readonly blobs: BlobClient,
     private readonly log: Logger,
+    private readonly clock: Clock,
     private readonly filter: SyncFilter = new SyncFilter(),
   ) {
     this.attachments = new Attachments(engine, vault, blobs, log, filter, {
@@ -67,6 +71,12 @@ export class DiskMirror {
 
   stop(): void {
     this.unsubscribe?.();
+    if (this.reconcileTimer) {
+      this.reconcileTimer.cancel();
+      this.reconcileTimer = undefined;
+      this.reconcileQueued = false;
+      this.busy--;
+    }
   }
 
   idle(): Promise<void> {
@@ -287,22 +297,34 @@ export class DiskMirror {
     this.noteChanged(id, 'remote');
   }
 
-  /** One queued reconcile covers every change before it starts: a burst of
-   * index updates (a first sync) costs one pass, not one per update. */
+  /** One reconcile, a moment from now, covers every change until it starts:
+   * a burst of index updates (a first sync) costs one O(vault) pass, not one
+   * per update. The wait counts as busy, so nobody sees the mirror idle. */
   private scheduleReconcile(): void {
     if (this.reconcileQueued) return;
     this.reconcileQueued = true;
-    this.run(async () => {
-      this.reconcileQueued = false;
-      await this.reconcile();
-    });
+    this.busy++;
+    this.reconcileTimer = this.clock.setTimeout(() => {
+      this.reconcileTimer = undefined;
+      this.run(async () => {
+        this.reconcileQueued = false;
+        await this.reconcile();
+      });
+      this.busy--;
+    }, RECONCILE_DELAY_MS);
   }
 
   /** Makes the disk match the index: conflicts, renames, deletes, new files, attachments. */
   private async reconcile(): Promise<void> {
     await this.resolvePathConflicts();
-    const live = new Map<string, Entry>();
-    for (const e of this.index.list()) if (this.index.lookup(e.path)?.id === e.id) live.set(e.id, e);
+    // The entry each path shows (smallest id, as Index.lookup decides), from
+    // one listing: a lookup per entry would cross into WASM n times per pass.
+    const shown = new Map<string, Entry>();
+    for (const e of this.index.list()) {
+      const other = shown.get(e.path);
+      if (!other || e.id < other.id) shown.set(e.path, e);
+    }
+    const live = new Map<string, Entry>([...shown.values()].map((e) => [e.id, e]));
     const wanted = new Set([...live.values()].map((e) => e.path));
     for (const [id, path] of Object.entries(this.meta.placed)) {
       const e = live.get(id);

@@ -87,7 +87,7 @@ export class SyncEngine {
     this.meta = new Meta(opts.store);
     this.outbox = new Outbox(opts.store);
     this.http = new RelayHttp(opts.relayUrl, opts.vaultId, opts.token, opts.fetch);
-    this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log, opts.filter);
+    this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log, opts.clock, opts.filter);
     this.link = new Link(opts.transport, () => this.wsUrl(), opts.clock, this.log, {
       onUp: () => this.log.info('connected'),
       onFrame: (f) => this.enqueue(() => this.onFrame(f)),
