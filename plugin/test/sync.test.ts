@@ -159,6 +159,33 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     await stopAll([a!, b!]);
   });
 
+  test('offline edits survive a crash that lost the stored doc states: the outbox alone brings them back, once', { timeout: 60_000 }, async () => {
+    const vaultId = freshVaultId();
+    const [a, b] = await devices(2, vaultId);
+    await a!.vault.writeText('c.md', 'before\n');
+    await settle([a!, b!]);
+    await a!.engine.docs.persistNow();
+    await a!.engine.meta.flush();
+    // What the store held before the crash: states and meta as of now ...
+    const crashed = new MemoryStore();
+    for (const k of await a!.store.keys('')) await crashed.put(k, (await a!.store.get(k))!);
+    a!.net.goOffline();
+    await a!.engine.until(() => !a!.engine.connected);
+    await a!.vault.writeText('c.md', 'before\nwritten just before the crash\n');
+    await a!.vault.writeText('new.md', 'created just before the crash\n');
+    await a!.engine.disk.idle();
+    // ... plus every update the outbox wrote (written per update, not behind).
+    for (const k of await a!.store.keys('pend/')) await crashed.put(k, (await a!.store.get(k))!);
+    a!.engine.disk.stop();
+    const again = await device(relay, vaultId, 'A again', { vault: a!.vault, store: crashed });
+    await settle([again, b!]);
+    assert.equal(b!.vault.snapshot().get('c.md'), 'before\nwritten just before the crash\n');
+    assert.equal(b!.vault.snapshot().get('new.md'), 'created just before the crash\n');
+    assert.deepEqual(files(again), files(b!));
+    assert.equal(again.engine.docs.index.list().length, 2, 'one entry per file: nothing created twice');
+    await stopAll([a!, again, b!]);
+  });
+
   test('offline edits survive a restart: a new engine over the same store sends them', { timeout: 60_000 }, async () => {
     const vaultId = freshVaultId();
     const [a, b] = await devices(2, vaultId);

@@ -349,7 +349,7 @@ export class DiskMirror {
       } else await this.attachments.place(e);
     }
     await this.attachments.flush();
-    await this.engine.meta.save();
+    void this.engine.meta.save();
   }
 
   /** Entries this device created that lost a path to a smaller id: merge and retire. */

@@ -3,10 +3,14 @@
 // written after every change, coalesced so a burst of keystrokes costs one
 // write per doc and never races with an older write of the same doc.
 import { WasmIndex, WasmNote, randomClientId } from './core';
-import type { LocalStore } from './ports';
+import type { Clock, LocalStore } from './ports';
+import { WriteBehind } from './write-behind';
 
 export const INDEX = 'index';
 const DOC = 'doc/';
+/** Encoding the index costs O(vault): states are written at most this often
+ * (the outbox holds every update until the relay has it, reapplied on start). */
+const WRITE_PERIOD_MS = 250;
 
 export class Docs {
   /** One client id per engine run: a restart never reuses a Yjs clock. */
@@ -14,11 +18,14 @@ export class Docs {
   index!: WasmIndex;
   private readonly notes = new Map<string, WasmNote>();
   private readonly dirty = new Set<string>();
-  private flushing: Promise<void> = Promise.resolve();
-  /** A flush queued and not started yet: later changes ride along with it. */
-  private queued: Promise<void> | undefined;
+  private readonly writer: WriteBehind;
 
-  constructor(private readonly store: LocalStore) {}
+  constructor(
+    private readonly store: LocalStore,
+    clock: Clock,
+  ) {
+    this.writer = new WriteBehind(clock, WRITE_PERIOD_MS, () => this.flush());
+  }
 
   async load(): Promise<void> {
     const state = await this.store.get(DOC + INDEX);
@@ -53,17 +60,12 @@ export class Docs {
   /** Marks a doc changed and writes its state soon; the promise settles once written. */
   persist(doc: string): Promise<void> {
     this.dirty.add(doc);
-    // Encoding the index costs O(vault): a burst of index changes (first sync)
-    // must cost one encode per flush, not one per change.
-    if (this.queued) return this.queued;
-    // A failed write must not stop every later one.
-    const next = this.flushing.catch(() => {}).then(() => {
-      this.queued = undefined;
-      return this.flush();
-    });
-    this.queued = next;
-    this.flushing = next;
-    return next;
+    return this.writer.request();
+  }
+
+  /** Writes every changed doc now: the engine is stopping. */
+  persistNow(): Promise<void> {
+    return this.writer.flush();
   }
 
   private async flush(): Promise<void> {

@@ -83,8 +83,8 @@ export class SyncEngine {
 
   constructor(private readonly opts: EngineOptions) {
     this.log = this.makeLogger(opts.logger);
-    this.docs = new Docs(opts.store);
-    this.meta = new Meta(opts.store);
+    this.docs = new Docs(opts.store, opts.clock);
+    this.meta = new Meta(opts.store, opts.clock);
     this.outbox = new Outbox(opts.store);
     this.http = new RelayHttp(opts.relayUrl, opts.vaultId, opts.token, opts.fetch);
     this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log, opts.clock, opts.filter);
@@ -102,10 +102,25 @@ export class SyncEngine {
     await this.meta.load();
     await this.docs.load();
     await this.outbox.load();
+    await this.reapplyPending();
     await this.disk.start();
     this.link.start();
     this.renew();
     this.updateStatus();
+  }
+
+  /** Stored states are written behind the outbox: its updates may be newer. */
+  private async reapplyPending(): Promise<void> {
+    for (const doc of this.outbox.docsWithPending()) {
+      for (const item of this.outbox.items(doc)) {
+        try {
+          if (doc === INDEX) this.docs.index.applyRemote(item.update);
+          else (await this.docs.note(doc)).applyRemote(item.update);
+        } catch (e) {
+          this.log.error(`a stored update of ${doc} does not apply: ${String(e)}`);
+        }
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -115,8 +130,8 @@ export class SyncEngine {
     this.disk.stop();
     await this.frames;
     await this.disk.idle();
-    await this.docs.persist(INDEX);
-    await this.meta.save();
+    await this.docs.persistNow();
+    await this.meta.flush();
   }
 
   reconnect(): void {
