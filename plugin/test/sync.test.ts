@@ -241,6 +241,7 @@ describe('sync engine over the real relay', { timeout: 600_000 }, () => {
     await r.engine.until(() => r.engine.outbox.rejected().length > 0);
     const st = r.engine.getStatus();
     assert.equal(st.state, 'read-only');
+    assert.equal((await r.engine.openNote('ro.md')).readOnly, true, 'the editor is told to refuse typing');
     assert.match(st.reason ?? '', /not saved/);
     assert.ok(r.engine.files().some((f) => f.path === 'ro.md' && f.state === 'refused' && /read-only/.test(f.detail ?? '')));
     assert.equal(r.vault.snapshot().get('ro.md'), 'shared\nlocal change\n', 'local text kept');

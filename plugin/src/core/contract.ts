@@ -26,6 +26,8 @@ export interface Presence {
 export interface NoteSession {
   readonly docId: string;
   readonly path: string;
+  /** This device may not change the note (read-only token): the editor refuses typing. */
+  readonly readOnly?: boolean;
   /** The CRDT's current text (what the editor must show). */
   text(): string;
   /** Local editor changes → CRDT (one update, sent and persisted as pending). */

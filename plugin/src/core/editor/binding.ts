@@ -10,7 +10,7 @@
 // The CRDT is the source of truth: on attach, an editor whose text differs is
 // brought to session.text() by one remote-marked replacement (never by adding
 // the editor's text to the CRDT, which would duplicate it).
-import { Annotation, Transaction, type EditorState, type Extension, type TransactionSpec } from '@codemirror/state';
+import { Annotation, EditorState, Transaction, type Extension, type TransactionSpec } from '@codemirror/state';
 import { EditorView, ViewPlugin, type PluginValue, type ViewUpdate } from '@codemirror/view';
 import type { DeltaOp, NoteSession, Presence } from '../contract';
 import { changesToEdits, deltaToChanges, DeltaMismatch, replacementBetween } from './changes';
@@ -39,7 +39,9 @@ export function isTesseraRemote(tr: Transaction): boolean {
 /** The extension binding an editor to `session`. One session per editor. */
 export function tesseraBinding(session: NoteSession, options: BindingOptions = {}): Extension {
   const plugin = ViewPlugin.define((view) => new SessionBinding(view, session, options));
-  return [peerField, plugin];
+  // A read-only device's typing would never reach anyone: refuse it in the editor.
+  const readOnly = session.readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [];
+  return [peerField, plugin, readOnly];
 }
 
 class SessionBinding implements PluginValue {

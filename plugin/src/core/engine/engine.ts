@@ -65,6 +65,8 @@ export class SyncEngine {
   private readonly log: Logger;
   private readonly logLines: string[] = [];
   private scope = '';
+  /** The last scope the relay granted; kept while offline (a read-only token stays read-only). */
+  private knownScope = '';
   private lastError: string | undefined;
   /** Docs whose step 2 arrived on this connection: their content is known. */
   private readonly synced = new Set<string>();
@@ -218,7 +220,7 @@ export class SyncEngine {
         // What the editor shows is saved by the editor; anything newer is ours to write.
         this.disk.noteChanged(s.docId, 'remote');
       },
-    });
+    }, this.knownScope === 'read');
     this.sessions.set(path, session);
     if (this.link.connected) {
       this.subscribe(entry.id, true);
@@ -371,6 +373,7 @@ export class SyncEngine {
 
   private async onHello(scope: string, server: string): Promise<void> {
     this.scope = scope;
+    this.knownScope = scope;
     this.lastError = undefined;
     this.outbox.resetConnection();
     this.synced.clear();

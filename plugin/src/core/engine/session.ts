@@ -19,6 +19,7 @@ export class OpenNote implements NoteSession {
     private readonly note: WasmNote,
     readonly presence: PresenceChannel,
     private readonly host: SessionHost,
+    readonly readOnly = false,
   ) {}
 
   text(): string {
