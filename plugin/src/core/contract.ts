@@ -40,4 +40,6 @@ export interface NoteSession {
   onPresence(listener: (peers: Presence[]) => void): () => void;
   /** The editor closed the note. */
   close(): void;
+  /** True once closed, by the editor or by the engine stopping (e.g. new settings). */
+  readonly closed?: boolean;
 }

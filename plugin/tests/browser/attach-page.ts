@@ -6,7 +6,7 @@ import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import wasm from '../../../crdt/pkg/tessera_crdt_bg.wasm';
 import { initSync } from '../../../crdt/pkg/tessera_crdt.js';
-import { tesseraAttacher } from '../../src/core/editor/index';
+import { retryAttach, tesseraAttacher } from '../../src/core/editor/index';
 import type { NoteSession } from '../../src/core/contract';
 import { WasmSocketSession } from './wasm-session';
 
@@ -28,6 +28,7 @@ const observers = Object.fromEntries(
 );
 const releases = new Map<string, () => void>();
 const opened: string[] = [];
+const live = new Map<string, WasmSocketSession>();
 
 function open(path: string): Promise<NoteSession | undefined> {
   const docId = docs[path];
@@ -37,6 +38,7 @@ function open(path: string): Promise<NoteSession | undefined> {
       const session = new WasmSocketSession({ url, docId, path, name: 'Editor', color: '#2f9e44' });
       session.synced.then(() => {
         opened.push(path);
+        live.set(path, session);
         resolve(session);
       });
     });
@@ -65,6 +67,10 @@ const api = {
     go?.();
   },
   opened: () => [...opened],
+  /** Closes the editor's session from the engine's side (as a restart with new settings does). */
+  dropSession: (path: string) => live.get(path)?.close(),
+  /** What the host does once connected again: editors without a live session retry. */
+  retry: () => view.dispatch({ effects: retryAttach.of(null) }),
   editorText: () => view.state.doc.toString(),
   crdtText: (path: string) => observers[path]!.text(),
 };

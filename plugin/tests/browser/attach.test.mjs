@@ -61,3 +61,17 @@ test('switching the editor to another file in place leaves the old note’s text
   assert.equal(await call('crdtText', 'x.md'), 'typed early, then more');
   assert.equal(await call('editorText'), 'the y note!');
 });
+
+test('an editor whose session the engine closed gets a new one on retry, and typing reaches the CRDT again', async () => {
+  const before = (await call('opened')).filter((p) => p === 'y.md').length;
+  await call('dropSession', 'y.md');
+  await call('retry');
+  await waitFor('pendingOpen', 'y.md');
+  await call('release', 'y.md');
+  await page.waitForFunction((n) => window.tessera.opened().filter((p) => p === 'y.md').length === n + 1, before);
+  await page.focus('#editor .cm-content');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('?');
+  await page.waitForFunction(() => window.tessera.crdtText('y.md') === 'the y note!?');
+  assert.equal(await call('editorText'), 'the y note!?');
+});

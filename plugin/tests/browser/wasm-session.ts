@@ -92,7 +92,10 @@ export class WasmSocketSession implements NoteSession {
     return () => this.presenceListeners.delete(listener);
   }
 
+  closed = false;
+
   close(): void {
+    this.closed = true;
     this.socket.close(1000, 'closed');
   }
 

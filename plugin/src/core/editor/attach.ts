@@ -56,7 +56,9 @@ class Attacher implements PluginValue {
     }
     const path = this.options.pathOf(update.state);
     if (path !== this.path) this.follow(path);
-    else if (path !== undefined && !this.session && this.openedOn === null && retried(update)) this.follow(path);
+    // A session the engine closed (it restarted with new settings) is as good as none.
+    else if (path !== undefined && (!this.session || this.session.closed) && this.openedOn === null && retried(update))
+      this.follow(path);
   }
 
   destroy(): void {

@@ -22,6 +22,10 @@ export class OpenNote implements NoteSession {
     readonly readOnly = false,
   ) {}
 
+  get closed(): boolean {
+    return !this.open;
+  }
+
   text(): string {
     return this.note.text();
   }
