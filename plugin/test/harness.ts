@@ -153,6 +153,10 @@ export async function device(
     token: relay.token(vaultId, opts.scope ?? 'write'),
     fetch: globalThis.fetch.bind(globalThis),
     identity: () => ({ name, color: '#ff0000' }),
+    // TESSERA_ENGINE_LOG=1 shows each engine's warnings and errors while a test or bench runs.
+    ...(process.env.TESSERA_ENGINE_LOG
+      ? { logger: { info() {}, warn: (m: string) => console.error(`[${name}] ${m}`), error: (m: string) => console.error(`[${name}] ${m}`) } }
+      : {}),
     ...opts.engine,
   });
   await engine.start();

@@ -364,14 +364,23 @@ export class DiskMirror {
   }
 
   private async mergeLostPaths(waiting: Set<string>): Promise<void> {
+    // A set, and one filter at the end: a first sync of a large vault has a
+    // conflict per note, and this pass runs each time winners' texts arrive.
+    const created = new Set(this.meta.created);
+    const retired = new Set<string>();
     for (const c of this.index.conflicts()) {
       for (const loser of c.losers) {
-        if (!this.meta.created.includes(loser)) continue;
+        if (!created.has(loser)) continue;
+        // Merging into a winner whose text we have not received would add it all twice.
+        if (isNotePath(c.path) && !this.engine.isSynced(c.winner)) {
+          waiting.add(c.winner);
+          this.engine.requestDoc(c.winner);
+          continue;
+        }
         const win = this.index.get(c.winner);
         const lose = this.index.get(loser);
         if (!win || !lose) continue;
         if (win.kind === 'note' && lose.kind === 'note') {
-          // Merging into a winner whose text we have not received would add it all twice.
           if (!this.engine.isSynced(c.winner)) {
             waiting.add(c.winner);
             this.engine.requestDoc(c.winner);
@@ -395,7 +404,7 @@ export class DiskMirror {
           });
         }
         this.engine.localUpdate(INDEX, this.index.retire(loser, c.winner));
-        this.meta.created = this.meta.created.filter((x) => x !== loser);
+        retired.add(loser);
         if (this.meta.placed[loser] === c.path) {
           delete this.meta.placed[loser];
           this.meta.placed[c.winner] = c.path;
@@ -404,6 +413,7 @@ export class DiskMirror {
         }
       }
     }
+    if (retired.size > 0) this.meta.created = this.meta.created.filter((x) => !retired.has(x));
   }
 
   private async writeNote(id: string): Promise<void> {

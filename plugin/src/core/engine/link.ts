@@ -87,7 +87,7 @@ export class Link {
         const wasUp = this.up;
         this.conn = undefined;
         this.up = false;
-        this.log.info(`socket closed (${code}${reason ? ': ' + reason : ''})`);
+        (wasUp && code !== 1000 ? this.log.warn : this.log.info)(`socket closed (${code}${reason ? ': ' + reason : ''})`);
         if (wasUp || code !== 1006) this.handlers.onDown(code, reason, wasUp);
         else this.handlers.onDown(code, reason || 'relay unreachable', false);
         this.schedule(AUTH_CODES.has(code));

@@ -26,6 +26,8 @@ export class Outbox {
   /** Per doc: writes sent on this connection, each with the updates it carried. */
   private readonly writes = new Map<string, { seq: number; ns: number[] }[]>();
   private readonly seqs = new Map<string, number>();
+  /** Update numbers sent on this connection. */
+  private readonly sent = new Set<number>();
   private next = 1;
 
   constructor(private readonly store: LocalStore) {}
@@ -60,6 +62,7 @@ export class Outbox {
   resetConnection(): void {
     this.writes.clear();
     this.seqs.clear();
+    this.sent.clear();
   }
 
   /** Numbers a write about to be sent for `doc`, carrying `items` (default: all pending). */
@@ -69,6 +72,7 @@ export class Outbox {
     let w = this.writes.get(doc);
     if (!w) this.writes.set(doc, (w = []));
     w.push({ seq, ns: items.map((i) => i.n) });
+    for (const i of items) this.sent.add(i.n);
     return seq;
   }
 
@@ -123,6 +127,17 @@ export class Outbox {
   }
   rejected(): PendingUpdate[] {
     return [...this.pending.values()].flat().filter((i) => i.rejected);
+  }
+  /** Updates of `doc` not yet sent on this connection (refused ones are offered once per connection). */
+  unsent(doc: string): PendingUpdate[] {
+    return this.list(doc).filter((i) => !this.sent.has(i.n));
+  }
+  /** Docs with a write awaiting its ack. */
+  docsInFlight(): number {
+    return this.writes.size;
+  }
+  docInFlight(doc: string): boolean {
+    return this.writes.has(doc);
   }
   /** True while a write of this connection awaits its ack. */
   inFlight(): boolean {
