@@ -845,3 +845,42 @@ fn a_quarantined_doc_keeps_its_log_so_nothing_acknowledged_is_compacted_away() {
         "ticket 1 of the quarantined doc stays in the log"
     );
 }
+
+/// Bytes that make yrs 0.28.1's update *decoder* panic (an `assert!` on a
+/// decoded bit field), found by `tessera-fuzz --target update`.
+const PANICS_THE_DECODER: [u8; 12] = [40, 41, 209, 235, 244, 186, 209, 235, 244, 186, 0, 1];
+
+#[test]
+fn the_decoder_panic_fixture_really_panics_yrs_while_decoding() {
+    let result = std::panic::catch_unwind(|| Update::decode_v1(&PANICS_THE_DECODER).is_ok());
+    assert!(
+        result.is_err(),
+        "yrs no longer panics decoding this input: find a new one with tessera-fuzz"
+    );
+}
+
+#[test]
+fn an_update_that_panics_the_yrs_decoder_is_refused_as_malformed_and_the_note_stays_open() {
+    // Decoding touches no doc, so a decoder panic is malformed input: it must
+    // not let any client, even a read-only one, close a note for everyone.
+    for scope in [Scope::Write, Scope::Read] {
+        let mut r = room();
+        join_vault(&mut r, 1, scope);
+        join_vault(&mut r, 2, Scope::Write);
+        open_empty(&mut r, 1, NOTE);
+        open_empty(&mut r, 2, NOTE);
+        r.receive(2, &vault_update(NOTE, &hello_world_from_client_5()), 0);
+        let before = r.doc_state(NOTE);
+        let fx = r.receive(1, &vault_update(NOTE, &PANICS_THE_DECODER), 0);
+        assert_eq!(
+            vault_messages(&fx, 1),
+            vec![(NOTE.into(), "error malformed 1".into())],
+            "{scope:?}"
+        );
+        assert!(persists(&fx).is_empty());
+        assert_eq!(r.stats().docs_quarantined, 0, "{scope:?}");
+        assert_eq!(r.doc_state(NOTE), before);
+        let fx = r.receive(2, &vault_update(NOTE, &insert(&client_doc(8), 0, "x")), 0);
+        assert_eq!(persists(&fx).len(), 1, "the note still takes writes");
+    }
+}

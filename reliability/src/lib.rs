@@ -4,5 +4,6 @@
 //! seeded and prints the numbers `docs/reliability.md` reports.
 
 pub mod chaos;
+pub mod fuzz;
 pub mod rng;
 pub mod server;
