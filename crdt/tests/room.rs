@@ -641,6 +641,49 @@ fn writes_beyond_the_doc_count_limit_are_refused() {
 }
 
 #[test]
+fn the_doc_count_limit_holds_for_a_client_that_opens_the_doc_before_writing() {
+    // Every real client sends sync step 1 before its first write; found by
+    // scripts/bad-inputs.sh ("too many docs" got no answer at all).
+    let cfg = RoomConfig {
+        limits: Limits {
+            max_docs_per_vault: 1,
+            ..Limits::default()
+        },
+        ..RoomConfig::default()
+    };
+    let mut r = Room::new("default", cfg, "e");
+    join_vault(&mut r, 1, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    r.receive(1, &vault_update(NOTE, &insert(&client_doc(1), 0, "a")), 0);
+    open_empty(&mut r, 1, OTHER);
+    // Completing the sync with nothing new is not a write that adds a doc.
+    let fx = r.receive(
+        1,
+        &Message::Sync(SyncMessage::Step2(&Update::default().encode_v1())).to_vault_frame(OTHER),
+        0,
+    );
+    assert!(
+        vault_messages(&fx, 1)
+            .iter()
+            .all(|(_, m)| !m.starts_with("error")),
+        "{fx:?}"
+    );
+    let fx = r.receive(1, &vault_update(OTHER, &insert(&client_doc(2), 0, "b")), 0);
+    assert_eq!(
+        vault_messages(&fx, 1),
+        vec![(OTHER.into(), "error limit-exceeded 2".into())]
+    );
+    assert!(persists(&fx).is_empty());
+    assert!(r.doc_state(OTHER).is_none_or(|s| {
+        let d = client_doc(3);
+        d.transact_mut()
+            .apply_update(Update::decode_v1(&s).unwrap())
+            .unwrap();
+        text_of(&d).is_empty()
+    }));
+}
+
+#[test]
 fn recovery_replays_the_log_over_the_snapshot_and_snapshots_the_result() {
     let a = client_doc(10);
     let snap = {

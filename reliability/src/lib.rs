@@ -3,6 +3,7 @@
 //! partitions ([`partition`]) and a bounded soak ([`soak`]). Each run is
 //! seeded and prints the numbers `docs/reliability.md` reports.
 
+pub mod bad_inputs;
 pub mod chaos;
 pub mod fuzz;
 pub mod rng;

@@ -10,7 +10,11 @@ fn hostile_inputs_to_every_target_are_rejected_without_a_crash_a_quarantine_or_a
     let failures = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failures");
     for target in Target::ALL {
         let seeds = fuzz::load_corpus(&corpus, target).expect("corpus readable");
-        assert!(!seeds.is_empty(), "no committed corpus for {}", target.name());
+        assert!(
+            !seeds.is_empty(),
+            "no committed corpus for {}",
+            target.name()
+        );
         let stats = fuzz::run(target, &seeds, Budget::Execs(2_000), 7, &failures).expect("runs");
         assert_eq!(
             (stats.crashes, stats.violations, stats.quarantined),
@@ -19,6 +23,10 @@ fn hostile_inputs_to_every_target_are_rejected_without_a_crash_a_quarantine_or_a
             stats.line(target),
             stats.failures
         );
-        assert!(stats.rejected > 0 && stats.accepted > 0, "{}", stats.line(target));
+        assert!(
+            stats.rejected > 0 && stats.accepted > 0,
+            "{}",
+            stats.line(target)
+        );
     }
 }
