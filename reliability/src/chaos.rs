@@ -61,7 +61,7 @@ struct Written {
 }
 
 /// Every `[...]` marker in a note's text.
-fn markers(text: &str) -> HashSet<&str> {
+pub fn markers(text: &str) -> HashSet<&str> {
     text.split('[')
         .filter_map(|part| part.split_once(']').map(|(m, _)| m))
         .collect()

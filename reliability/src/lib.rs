@@ -6,5 +6,7 @@
 pub mod bad_inputs;
 pub mod chaos;
 pub mod fuzz;
+pub mod partition;
 pub mod rng;
 pub mod server;
+pub mod soak;
