@@ -73,6 +73,15 @@ else
   skip "node tests (crdt/tests/js)" "folder not there yet"
 fi
 
+# Reliability (docs/reliability.md has the long runs): kill -9 chaos, named
+# bad inputs, time-boxed fuzzing, partition rounds and a short soak. The S3
+# outage test (5 s outage) runs in cargo test; scripts/outage.sh runs 30 s.
+step "kill -9 chaos (scripts/chaos.sh, 5 cycles)" scripts/chaos.sh --cycles 5 --seed "${TESSERA_CHAOS_SEED:-1}"
+step "named bad inputs (scripts/bad-inputs.sh)" scripts/bad-inputs.sh --out /dev/null
+step "fuzz (scripts/reliability.sh fuzz, 8 s per target)" scripts/reliability.sh fuzz --seconds 8
+step "partitions (scripts/reliability.sh partition, 3 rounds)" scripts/reliability.sh partition --rounds 3 --seed 1
+step "soak (scripts/reliability.sh soak, 50 clients, 20 s)" scripts/reliability.sh soak --clients 50 --docs 10 --seconds 20 --warmup-seconds 8
+
 if [[ -f plugin/package.json ]]; then
   step "plugin tests (npm test in plugin/)" npm --prefix plugin test
 else

@@ -81,13 +81,21 @@ impl Server {
     }
 
     /// The Worker under `wrangler dev --local`, state in `persist`, run from
-    /// the repository root `root` (which has node_modules and wrangler.toml).
+    /// the repository root `root` (node_modules, wrangler.toml, and the
+    /// bundle in worker/build from `wrangler deploy --dry-run` or worker-build).
+    /// The config is copied without its `[build]` step, so a restart takes
+    /// seconds instead of a rebuild.
     pub async fn worker(root: &Path, persist: &Path, secret: &str) -> Result<Server> {
         let port = free_port()?;
-        let npx = root.join("node_modules/.bin/wrangler");
+        std::fs::create_dir_all(persist)?;
+        let config = persist.with_extension("wrangler.toml");
+        std::fs::write(&config, worker_config(root)?)?;
+        let bin = root.join("node_modules/.bin");
         let argv = vec![
-            npx.display().to_string(),
+            bin.join("wrangler").display().to_string(),
             "dev".into(),
+            "--config".into(),
+            config.display().to_string(),
             "--local".into(),
             "--ip".into(),
             "127.0.0.1".into(),
@@ -97,17 +105,27 @@ impl Server {
             persist.display().to_string(),
             "--show-interactive-dev-session=false".into(),
             "--var".into(),
+            format!("TESSERA_SECRET:{secret}"),
+            "--var".into(),
             "TESSERA_SNAPSHOT_DEBOUNCE:200ms".into(),
+            "--var".into(),
+            "TESSERA_SNAPSHOT_MAX_DELAY:1s".into(),
         ];
+        // wrangler needs Node 22, which the npm package puts in node_modules/.bin.
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let launch = Launch {
             argv,
             env: HashMap::from([
-                ("TESSERA_SECRET".to_owned(), secret.to_owned()),
+                ("PATH".to_owned(), path),
                 ("WRANGLER_SEND_METRICS".to_owned(), "false".to_owned()),
             ]),
             log: persist.with_extension("log"),
             group: true,
-            start_timeout: Duration::from_secs(900),
+            start_timeout: Duration::from_secs(300),
         };
         Server::start(launch, format!("http://127.0.0.1:{port}"), secret.into()).await
     }
@@ -239,4 +257,35 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// wrangler.toml without its `[build]` table and with an absolute `main`.
+fn worker_config(root: &Path) -> Result<String> {
+    let text =
+        std::fs::read_to_string(root.join("wrangler.toml")).context("reading wrangler.toml")?;
+    let bundle = root.join("worker/build/index.js");
+    if !bundle.exists() {
+        bail!(
+            "{} is missing: build the worker first (npx wrangler deploy --dry-run --outdir dist)",
+            bundle.display()
+        );
+    }
+    let mut out = String::new();
+    let mut in_build = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            in_build = trimmed == "[build]";
+        }
+        if in_build {
+            continue;
+        }
+        if trimmed.starts_with("main ") || trimmed.starts_with("main=") {
+            out.push_str(&format!("main = \"{}\"\n", bundle.display()));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }
