@@ -53,6 +53,17 @@ node_tests() {
   node --test "${files[@]}"
 }
 
+# The chaos checker must be able to fail: with the relay's WAL deleted after
+# each kill, acknowledged writes are really gone and it must say so.
+chaos_catches_loss() {
+  local out
+  if out="$(scripts/chaos.sh --cycles 2 --seed 3 --sabotage-wal 2>/dev/null)"; then
+    echo "chaos.sh passed with the WAL wiped: its check cannot fail" >&2
+    return 1
+  fi
+  grep -Eq '^cycles 2, acked [1-9][0-9]*, lost [1-9]' <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
 step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
@@ -76,6 +87,7 @@ fi
 # Reliability (docs/reliability.md has the long runs): kill -9 chaos, named
 # bad inputs, time-boxed fuzzing, partition rounds and a short soak. The S3
 # outage test (5 s outage) runs in cargo test; scripts/outage.sh runs 30 s.
+step "chaos self-test: a wiped WAL is reported as lost writes" chaos_catches_loss
 step "kill -9 chaos (scripts/chaos.sh, 5 cycles)" scripts/chaos.sh --cycles 5 --seed "${TESSERA_CHAOS_SEED:-1}"
 step "named bad inputs (scripts/bad-inputs.sh)" scripts/bad-inputs.sh --out /dev/null
 step "fuzz (scripts/reliability.sh fuzz, 8 s per target)" scripts/reliability.sh fuzz --seconds 8

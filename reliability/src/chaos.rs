@@ -27,6 +27,10 @@ pub struct ChaosOptions {
     pub docs: usize,
     /// The kill comes 0..this many milliseconds after the writers are ready.
     pub max_kill_delay_ms: u64,
+    /// Self-test of the checker: after each kill, delete this directory (the
+    /// relay's WAL), so acknowledged writes really are lost and the run must
+    /// report them.
+    pub sabotage: Option<std::path::PathBuf>,
 }
 
 /// The outcome: the numbers of the final line.
@@ -151,6 +155,9 @@ pub async fn run(
         let delay = rng.below(opts.max_kill_delay_ms + 1);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         server.kill9();
+        if let Some(dir) = &opts.sabotage {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         let (mut sent, mut acked) = (0u64, 0u64);
         for writer in writers {
             let written = writer.await.context("a writer task panicked")?;

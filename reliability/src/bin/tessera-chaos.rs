@@ -37,6 +37,10 @@ struct Args {
     /// Run against the worker under `wrangler dev` from this repository root instead.
     #[arg(long)]
     worker_root: Option<PathBuf>,
+    /// Self-test: delete the relay's WAL after every kill; the run must then
+    /// report lost writes (proves the check can fail).
+    #[arg(long)]
+    sabotage_wal: bool,
     /// The worker's token secret (as in .dev.vars).
     #[arg(long, env = "TESSERA_SECRET", default_value = "")]
     secret: String,
@@ -56,6 +60,9 @@ async fn main() -> Result<()> {
         writers: args.writers,
         docs: args.docs,
         max_kill_delay_ms: args.max_kill_delay_ms,
+        sabotage: args
+            .sabotage_wal
+            .then(|| tmp.path().join("data").join("wal")),
     };
     let report = chaos::run(&mut server, &opts, |l| println!("{l}")).await?;
     if !report.lost_examples.is_empty() {
