@@ -25,6 +25,10 @@ struct Args {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Renames may also target the shared paths, so two offline devices can
+    /// move two different notes onto one path (the plugin has no rule for it).
+    #[arg(long)]
+    rename_onto_shared_paths: bool,
     /// The relay binary.
     #[arg(
         long,
@@ -53,6 +57,7 @@ async fn main() -> Result<()> {
         devices: args.devices,
         steps: args.steps,
         seed: args.seed,
+        rename_onto_shared_paths: args.rename_onto_shared_paths,
     };
     let report = partition::run(&mut server, &opts, |l| println!("{l}")).await?;
     println!("{}", report.summary());

@@ -42,6 +42,9 @@ pub struct Device {
     /// Docs synced over the current connection.
     synced: BTreeSet<String>,
     counter: u64,
+    /// Rename notes onto the shared paths too (not only to fresh ones), so
+    /// offline devices can move two different notes onto one path.
+    pub rename_onto_shared_paths: bool,
 }
 
 impl Device {
@@ -58,6 +61,7 @@ impl Device {
             conn: None,
             synced: BTreeSet::new(),
             counter: 0,
+            rename_onto_shared_paths: false,
         }
     }
 
@@ -260,7 +264,12 @@ impl Device {
             Ok(format!("{} edited {path}", self.name))
         } else if roll < 90 {
             self.counter += 1;
-            let to = format!("Moved/{}-{}.md", self.name, self.counter);
+            let shared = PATHS[rng.index(PATHS.len())];
+            let to = if self.rename_onto_shared_paths && self.index.lookup(shared).is_none() {
+                shared.to_owned()
+            } else {
+                format!("Moved/{}-{}.md", self.name, self.counter)
+            };
             let update = self.index.rename(&id, &to)?;
             self.send(INDEX_DOC, update).await;
             Ok(format!("{} renamed {path} to {to}", self.name))

@@ -25,6 +25,8 @@ pub struct PartitionOptions {
     pub steps: u32,
     /// Seed for every choice.
     pub seed: u64,
+    /// Let renames target the shared paths (see [`Device::rename_onto_shared_paths`]).
+    pub rename_onto_shared_paths: bool,
 }
 
 /// Totals of a run.
@@ -63,7 +65,11 @@ pub async fn run(
     let mut rng = Rng::new(opts.seed);
     let vault = fresh_vault();
     let mut devices: Vec<Device> = (0..opts.devices)
-        .map(|i| Device::new(&format!("d{i}")))
+        .map(|i| {
+            let mut d = Device::new(&format!("d{i}"));
+            d.rename_onto_shared_paths = opts.rename_onto_shared_paths;
+            d
+        })
         .collect();
     let mut report = PartitionReport::default();
     for round in 0..opts.rounds {
