@@ -927,3 +927,28 @@ fn an_update_that_panics_the_yrs_decoder_is_refused_as_malformed_and_the_note_st
         assert_eq!(persists(&fx).len(), 1, "the note still takes writes");
     }
 }
+
+/// An update with a block at clock 2^31, found by `tessera-fuzz --target
+/// update`: yrs 0.28.1 overflows an `i32` clock offset integrating it.
+const CLOCK_PAST_I32: [u8; 50] = [
+    1, 1, 77, 128, 128, 128, 128, 128, 128, 128, 128, 128, 1, 0, 4, 1, 7, 4, 1, 7, 99, 111, 110,
+    116, 137, 110, 116, 45, 35, 32, 80, 108, 97, 110, 115, 10, 10, 102, 97, 103, 114, 32, 119, 195,
+    182, 114, 108, 100, 143, 157,
+];
+
+#[test]
+fn an_update_with_clocks_past_i32_is_refused_as_malformed_before_yrs_integrates_it() {
+    let mut r = room();
+    join_vault(&mut r, 1, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    r.receive(1, &vault_update(NOTE, &hello_world_from_client_5()), 0);
+    let before = r.doc_state(NOTE);
+    let fx = r.receive(1, &vault_update(NOTE, &CLOCK_PAST_I32), 0);
+    assert_eq!(
+        vault_messages(&fx, 1),
+        vec![(NOTE.into(), "error malformed 2".into())]
+    );
+    assert!(persists(&fx).is_empty());
+    assert_eq!(r.stats().docs_quarantined, 0);
+    assert_eq!(r.doc_state(NOTE), before);
+}

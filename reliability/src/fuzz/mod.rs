@@ -52,7 +52,7 @@ pub struct Stats {
     pub crashes: u64,
     /// Invariant violations.
     pub violations: u64,
-    /// Files the failing inputs were saved to, with the reason.
+    /// Files the failing (or quarantining) inputs were saved to, with the reason.
     pub failures: Vec<(PathBuf, String)>,
 }
 
@@ -150,7 +150,7 @@ pub fn run(
             }
             Ok(Ok(Outcome::Quarantined)) => {
                 stats.quarantined += 1;
-                None
+                Some("quarantined the doc (a contained yrs panic)".to_owned())
             }
             Ok(Err(violation)) => {
                 stats.violations += 1;
