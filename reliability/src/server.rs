@@ -193,7 +193,7 @@ impl Server {
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             if self.launch.group {
-                // SAFETY-free alternative to libc::killpg: kill(1) with a negative pid.
+                // kill(1) with a negative pid signals the whole group (wrangler and workerd).
                 let _ = Command::new("kill")
                     .args(["-KILL", "--", &format!("-{}", child.id())])
                     .status();
