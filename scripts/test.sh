@@ -64,6 +64,18 @@ chaos_catches_loss() {
   grep -Eq '^cycles 2, acked [1-9][0-9]*, lost [1-9]' <<<"$out" || { echo "$out" >&2; return 1; }
 }
 
+# The partition checks must be able to fail: devices that never resolve a
+# first-sync path collision leave two live entries at one path (seed 1 has a
+# collision in its first rounds).
+partition_catches_conflicts() {
+  local out
+  if out="$(scripts/reliability.sh partition --rounds 4 --seed 1 --skip-conflict-resolution 2>&1)"; then
+    echo "partition passed without conflict resolution: its checks cannot fail" >&2
+    return 1
+  fi
+  grep -q 'more than one live entry' <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
 step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
@@ -91,6 +103,7 @@ step "chaos self-test: a wiped WAL is reported as lost writes" chaos_catches_los
 step "kill -9 chaos (scripts/chaos.sh, 5 cycles)" scripts/chaos.sh --cycles 5 --seed "${TESSERA_CHAOS_SEED:-1}"
 step "named bad inputs (scripts/bad-inputs.sh)" scripts/bad-inputs.sh --out /dev/null
 step "fuzz (scripts/reliability.sh fuzz, 8 s per target)" scripts/reliability.sh fuzz --seconds 8
+step "partition self-test: unresolved path conflicts are caught" partition_catches_conflicts
 step "partitions (scripts/reliability.sh partition, 3 rounds)" scripts/reliability.sh partition --rounds 3 --seed 1
 step "soak (scripts/reliability.sh soak, 50 clients, 20 s)" scripts/reliability.sh soak --clients 50 --docs 10 --seconds 20 --warmup-seconds 8
 

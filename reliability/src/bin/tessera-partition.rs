@@ -29,6 +29,9 @@ struct Args {
     /// move two different notes onto one path (the plugin has no rule for it).
     #[arg(long)]
     rename_onto_shared_paths: bool,
+    /// Self-test: never resolve path conflicts; a run with a collision must fail.
+    #[arg(long)]
+    skip_conflict_resolution: bool,
     /// The relay binary.
     #[arg(
         long,
@@ -58,6 +61,7 @@ async fn main() -> Result<()> {
         steps: args.steps,
         seed: args.seed,
         rename_onto_shared_paths: args.rename_onto_shared_paths,
+        skip_conflict_resolution: args.skip_conflict_resolution,
     };
     let report = partition::run(&mut server, &opts, |l| println!("{l}")).await?;
     println!("{}", report.summary());

@@ -27,6 +27,9 @@ pub struct PartitionOptions {
     pub seed: u64,
     /// Let renames target the shared paths (see [`Device::rename_onto_shared_paths`]).
     pub rename_onto_shared_paths: bool,
+    /// Self-test of the checks: devices never resolve path conflicts, so a
+    /// run with a first-sync collision must fail.
+    pub skip_conflict_resolution: bool,
 }
 
 /// Totals of a run.
@@ -109,7 +112,13 @@ pub async fn run(
                 }
             }
         }
-        report.conflicts_resolved += converge(&mut devices, &target, &vault).await? as u64;
+        report.conflicts_resolved += converge(
+            &mut devices,
+            &target,
+            &vault,
+            !opts.skip_conflict_resolution,
+        )
+        .await? as u64;
         check(&devices).with_context(|| format!("after round {round} (seed {})", opts.seed))?;
         report.rounds += 1;
         report.notes = devices[0].view().len();
@@ -123,7 +132,12 @@ pub async fn run(
 
 /// Brings every device online and syncs until all agree and no device has
 /// a conflict left to resolve. Returns how many conflicts were resolved.
-async fn converge(devices: &mut [Device], target: &Target, vault: &str) -> Result<usize> {
+async fn converge(
+    devices: &mut [Device],
+    target: &Target,
+    vault: &str,
+    resolve: bool,
+) -> Result<usize> {
     let mut resolved = 0;
     for d in devices.iter_mut() {
         d.online = true;
@@ -141,7 +155,9 @@ async fn converge(devices: &mut [Device], target: &Target, vault: &str) -> Resul
             d.settle()
                 .await
                 .with_context(|| format!("{} settles", d.name))?;
-            changed += d.resolve_conflicts().await?;
+            if resolve {
+                changed += d.resolve_conflicts().await?;
+            }
             d.settle()
                 .await
                 .with_context(|| format!("{} settles", d.name))?;
