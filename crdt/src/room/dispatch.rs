@@ -205,7 +205,7 @@ impl Room {
         let Phase::Ready(crdt) = &mut live.phase else {
             return;
         };
-        if adds_a_doc && scope >= Scope::Write && !matches!(crdt.would_be_noop(update), Ok(true)) {
+        if adds_a_doc && scope >= Scope::Write && matches!(crdt.would_be_noop(update), Ok(false)) {
             let text = format!("this vault already holds {max_docs} notes, the limit");
             return self.refuse(session, doc, ErrorCode::LimitExceeded, seq, &text, out);
         }
