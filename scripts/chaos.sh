@@ -23,7 +23,8 @@ done
 
 cargo build --quiet -p tessera-relay -p tessera-reliability
 if [[ $worker -eq 1 ]]; then
-  [[ -f worker/build/index.js ]] || npx wrangler deploy --dry-run --outdir dist >/dev/null
+  # Rebuild the bundle (worker-build is incremental), so the run tests this tree.
+  npx wrangler deploy --dry-run --outdir dist >/dev/null
   secret="$(scripts/worker-dev.sh secret)"
   exec "$TARGET_DIR/debug/tessera-chaos" --worker-root "$ROOT" --secret "$secret" "${args[@]}"
 fi

@@ -29,7 +29,8 @@ done
 cargo build --quiet -p tessera-relay -p tessera-reliability
 relay=(--relay-bin "$TARGET_DIR/debug/tessera-relay")
 if [[ $worker -eq 1 ]]; then
-  [[ -f worker/build/index.js ]] || npx wrangler deploy --dry-run --outdir dist >/dev/null
+  # Rebuild the bundle (worker-build is incremental), so the run tests this tree.
+  npx wrangler deploy --dry-run --outdir dist >/dev/null
   relay=(--worker-root "$ROOT" --secret "$(scripts/worker-dev.sh secret)")
 fi
 case "$mode" in
