@@ -177,7 +177,7 @@ fn decoded<T, E: std::fmt::Display>(decode: impl FnOnce() -> Result<T, E>) -> Re
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(CrdtError::Malformed(e.to_string())),
         Err(CrdtError::Panicked(msg)) | Err(CrdtError::Malformed(msg)) => Err(
-            CrdtError::Malformed(format!("the update could not be decoded ({msg})")),
+            CrdtError::Malformed(format!("the bytes could not be decoded ({msg})")),
         ),
     }
 }
