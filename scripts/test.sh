@@ -53,6 +53,30 @@ node_tests() {
   node --test "${files[@]}"
 }
 
+# The chaos checker must be able to fail: with the relay's WAL deleted after
+# each kill, acknowledged writes are really gone and it must say so.
+chaos_catches_loss() {
+  local out
+  if out="$(scripts/chaos.sh --cycles 2 --seed 3 --sabotage-wal 2>/dev/null)"; then
+    echo "chaos.sh passed with the WAL wiped: its check cannot fail" >&2
+    return 1
+  fi
+  grep -Eq '^cycles 2, acked [1-9][0-9]*, lost [1-9]' <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
+# The partition checks must be able to fail: devices that never resolve a
+# first-sync path collision leave two live entries at one path. The run stops
+# at the first round with a collision (round 1 or 2 for seed 1 so far); up to
+# 8 rounds leave room for network timing to shift it.
+partition_catches_conflicts() {
+  local out
+  if out="$(scripts/reliability.sh partition --rounds 8 --seed 1 --skip-conflict-resolution 2>&1)"; then
+    echo "partition passed without conflict resolution: its checks cannot fail" >&2
+    return 1
+  fi
+  grep -q 'more than one live entry' <<<"$out" || { echo "$out" >&2; return 1; }
+}
+
 step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
@@ -72,6 +96,17 @@ if [[ -d crdt/tests/js ]]; then
 else
   skip "node tests (crdt/tests/js)" "folder not there yet"
 fi
+
+# Reliability (docs/reliability.md has the long runs): kill -9 chaos, named
+# bad inputs, time-boxed fuzzing, partition rounds and a short soak. The S3
+# outage test (5 s outage) runs in cargo test; scripts/outage.sh runs 30 s.
+step "chaos self-test: a wiped WAL is reported as lost writes" chaos_catches_loss
+step "kill -9 chaos (scripts/chaos.sh, 5 cycles)" scripts/chaos.sh --cycles 5 --seed "${TESSERA_CHAOS_SEED:-1}"
+step "named bad inputs (scripts/bad-inputs.sh)" scripts/bad-inputs.sh --out /dev/null
+step "fuzz (scripts/reliability.sh fuzz, 8 s per target)" scripts/reliability.sh fuzz --seconds 8
+step "partition self-test: unresolved path conflicts are caught" partition_catches_conflicts
+step "partitions (scripts/reliability.sh partition, 3 rounds)" scripts/reliability.sh partition --rounds 3 --seed 1
+step "soak (scripts/reliability.sh soak, 50 clients, 20 s)" scripts/reliability.sh soak --clients 50 --docs 10 --seconds 20 --warmup-seconds 8
 
 if [[ -f plugin/package.json ]]; then
   step "plugin tests (npm test in plugin/)" npm --prefix plugin test

@@ -674,6 +674,49 @@ fn writes_beyond_the_doc_count_limit_are_refused() {
 }
 
 #[test]
+fn the_doc_count_limit_holds_for_a_client_that_opens_the_doc_before_writing() {
+    // Every real client sends sync step 1 before its first write; found by
+    // scripts/bad-inputs.sh ("too many docs" got no answer at all).
+    let cfg = RoomConfig {
+        limits: Limits {
+            max_docs_per_vault: 1,
+            ..Limits::default()
+        },
+        ..RoomConfig::default()
+    };
+    let mut r = Room::new("default", cfg, "e");
+    join_vault(&mut r, 1, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    r.receive(1, &vault_update(NOTE, &insert(&client_doc(1), 0, "a")), 0);
+    open_empty(&mut r, 1, OTHER);
+    // Completing the sync with nothing new is not a write that adds a doc.
+    let fx = r.receive(
+        1,
+        &Message::Sync(SyncMessage::Step2(&Update::default().encode_v1())).to_vault_frame(OTHER),
+        0,
+    );
+    assert!(
+        vault_messages(&fx, 1)
+            .iter()
+            .all(|(_, m)| !m.starts_with("error")),
+        "{fx:?}"
+    );
+    let fx = r.receive(1, &vault_update(OTHER, &insert(&client_doc(2), 0, "b")), 0);
+    assert_eq!(
+        vault_messages(&fx, 1),
+        vec![(OTHER.into(), "error limit-exceeded 2".into())]
+    );
+    assert!(persists(&fx).is_empty());
+    assert!(r.doc_state(OTHER).is_none_or(|s| {
+        let d = client_doc(3);
+        d.transact_mut()
+            .apply_update(Update::decode_v1(&s).unwrap())
+            .unwrap();
+        text_of(&d).is_empty()
+    }));
+}
+
+#[test]
 fn recovery_replays_the_log_over_the_snapshot_and_snapshots_the_result() {
     let a = client_doc(10);
     let snap = {
@@ -877,4 +920,68 @@ fn a_quarantined_doc_keeps_its_log_so_nothing_acknowledged_is_compacted_away() {
         r.snapshot_stored(OTHER, 3, 0).is_empty(),
         "ticket 1 of the quarantined doc stays in the log"
     );
+}
+
+/// Bytes that make yrs 0.28.1's update *decoder* panic (an `assert!` on a
+/// decoded bit field), found by `tessera-fuzz --target update`.
+const PANICS_THE_DECODER: [u8; 12] = [40, 41, 209, 235, 244, 186, 209, 235, 244, 186, 0, 1];
+
+#[test]
+fn the_decoder_panic_fixture_really_panics_yrs_while_decoding() {
+    let result = std::panic::catch_unwind(|| Update::decode_v1(&PANICS_THE_DECODER).is_ok());
+    assert!(
+        result.is_err(),
+        "yrs no longer panics decoding this input: find a new one with tessera-fuzz"
+    );
+}
+
+#[test]
+fn an_update_that_panics_the_yrs_decoder_is_refused_as_malformed_and_the_note_stays_open() {
+    // Decoding touches no doc, so a decoder panic is malformed input: it must
+    // not let any client, even a read-only one, close a note for everyone.
+    for scope in [Scope::Write, Scope::Read] {
+        let mut r = room();
+        join_vault(&mut r, 1, scope);
+        join_vault(&mut r, 2, Scope::Write);
+        open_empty(&mut r, 1, NOTE);
+        open_empty(&mut r, 2, NOTE);
+        r.receive(2, &vault_update(NOTE, &hello_world_from_client_5()), 0);
+        let before = r.doc_state(NOTE);
+        let fx = r.receive(1, &vault_update(NOTE, &PANICS_THE_DECODER), 0);
+        assert_eq!(
+            vault_messages(&fx, 1),
+            vec![(NOTE.into(), "error malformed 1".into())],
+            "{scope:?}"
+        );
+        assert!(persists(&fx).is_empty());
+        assert_eq!(r.stats().docs_quarantined, 0, "{scope:?}");
+        assert_eq!(r.doc_state(NOTE), before);
+        let fx = r.receive(2, &vault_update(NOTE, &insert(&client_doc(8), 0, "x")), 0);
+        assert_eq!(persists(&fx).len(), 1, "the note still takes writes");
+    }
+}
+
+/// An update with a block at clock 2^31, found by `tessera-fuzz --target
+/// update`: yrs 0.28.1 overflows an `i32` clock offset integrating it.
+const CLOCK_PAST_I32: [u8; 50] = [
+    1, 1, 77, 128, 128, 128, 128, 128, 128, 128, 128, 128, 1, 0, 4, 1, 7, 4, 1, 7, 99, 111, 110,
+    116, 137, 110, 116, 45, 35, 32, 80, 108, 97, 110, 115, 10, 10, 102, 97, 103, 114, 32, 119, 195,
+    182, 114, 108, 100, 143, 157,
+];
+
+#[test]
+fn an_update_with_clocks_past_i32_is_refused_as_malformed_before_yrs_integrates_it() {
+    let mut r = room();
+    join_vault(&mut r, 1, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    r.receive(1, &vault_update(NOTE, &hello_world_from_client_5()), 0);
+    let before = r.doc_state(NOTE);
+    let fx = r.receive(1, &vault_update(NOTE, &CLOCK_PAST_I32), 0);
+    assert_eq!(
+        vault_messages(&fx, 1),
+        vec![(NOTE.into(), "error malformed 2".into())]
+    );
+    assert!(persists(&fx).is_empty());
+    assert_eq!(r.stats().docs_quarantined, 0);
+    assert_eq!(r.doc_state(NOTE), before);
 }

@@ -67,7 +67,8 @@ async fn objects(store: &S3Store, vault: &str) -> BTreeMap<String, String> {
 }
 
 async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    for _ in 0..600 {
+    // Hang protection only (snapshot retries back off while S3 is down).
+    for _ in 0..3000 {
         if check().await {
             return;
         }
@@ -286,49 +287,114 @@ async fn a_vault_imported_through_the_relay_exports_byte_identical() {
     println!("{printed}");
 }
 
+/// `GET /readyz`: the status and the JSON body.
+async fn readyz(base: &str) -> (u16, serde_json::Value) {
+    match reqwest::get(format!("{base}/readyz")).await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or_default())
+        }
+        Err(_) => (0, serde_json::Value::Null),
+    }
+}
+
+/// How long SeaweedFS stays down: `TESSERA_S3_OUTAGE_SECS`, 5 s by default
+/// (scripts/outage.sh runs the 30 s version for docs/reliability.md).
+fn outage_length() -> Duration {
+    let secs = std::env::var("TESSERA_S3_OUTAGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    Duration::from_secs(secs)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn while_s3_is_down_the_relay_keeps_acking_and_catches_up_when_it_returns() {
+async fn while_s3_is_down_the_relay_keeps_acking_reports_the_lag_and_snapshots_everything_once_it_returns(
+) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let (seaweed, mut relay) = start(tmp.path(), &["--max-snapshot-lag", "1s"]).await;
-    let (vault, doc) = (fresh_vault(), fresh_doc());
+    let vault = fresh_vault();
+    let docs: Vec<String> = (0..4).map(|_| fresh_doc()).collect();
     let mut client = Target::new(&relay.base, SECRET)
         .vault_client(&vault, Scope::Write)
         .await
         .expect("connects");
-    client.open_and_sync(&doc).await.expect("syncs");
-    write_and_ack(&mut client, &doc, "before the outage.").await;
-    let ready = |base: String| async move {
-        reqwest::get(format!("{base}/readyz"))
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0)
-    };
-    until("ready", || ready(relay.base.clone()).then_some_200()).await;
+    for doc in &docs {
+        client.open_and_sync(doc).await.expect("syncs");
+        write_and_ack(&mut client, doc, "before the outage.").await;
+    }
+    until("ready with every note snapshotted", || {
+        let base = relay.base.clone();
+        async move {
+            let (status, body) = readyz(&base).await;
+            status == 200 && body["docs_dirty"] == 0
+        }
+    })
+    .await;
 
     seaweed.stop();
-    let mut during = Vec::new();
-    for i in 0..20 {
+    let outage = outage_length();
+    let started = tokio::time::Instant::now();
+    let mut during: Vec<(String, String)> = Vec::new();
+    let mut worst_lag = 0.0f64;
+    // Every write is awaited: the relay must keep acking, from its WAL, for
+    // the whole outage.
+    for i in 0.. {
+        if started.elapsed() >= outage {
+            break;
+        }
+        let doc = &docs[i % docs.len()];
         let text = format!(" during-{i}.");
-        write_and_ack(&mut client, &doc, &text).await;
-        during.push(text);
+        write_and_ack(&mut client, doc, &text).await;
+        during.push((doc.clone(), text));
+        if i % 20 == 0 {
+            worst_lag = worst_lag.max(relay.metric("tessera_snapshot_lag_seconds").await);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     until("/readyz to report the outage", || {
         let base = relay.base.clone();
-        async move { ready(base).await == 503 }
+        async move { readyz(&base).await.0 == 503 }
     })
     .await;
-    assert!(relay.metric("tessera_snapshot_lag_seconds").await >= 1.0);
+    let (_, body) = readyz(&relay.base).await;
+    assert!(
+        body["storage"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("error")),
+        "{body}"
+    );
+    assert!(body["snapshot_lag_ms"].as_u64() >= Some(1000), "{body}");
+    assert!(body["docs_dirty"].as_u64() > Some(0), "{body}");
+    let lag = relay.metric("tessera_snapshot_lag_seconds").await;
+    worst_lag = worst_lag.max(lag);
+    assert!(lag >= 1.0, "snapshot lag metric during the outage: {lag}");
+    assert!(relay.metric("tessera_docs_dirty").await > 0.0);
     assert!(relay
         .metrics()
         .await
         .contains("tessera_errors_total{kind=\"snapshot-failed\"}"));
 
     seaweed.resume();
-    until("/readyz after S3 returns", || {
-        ready(relay.base.clone()).then_some_200()
-    })
+    until(
+        "/readyz to report every note snapshotted after S3 returns",
+        || {
+            let base = relay.base.clone();
+            async move {
+                let (status, body) = readyz(&base).await;
+                status == 200 && body["docs_dirty"] == 0
+            }
+        },
+    )
     .await;
-    relay.terminate();
+    assert_eq!(relay.metric("tessera_docs_dirty").await, 0.0);
+    println!(
+        "S3 outage of {} s: {} writes acked during it, worst snapshot lag {worst_lag:.1} s, then every note snapshotted",
+        outage.as_secs(),
+        during.len()
+    );
+    // No shutdown flush: only what the relay snapshotted on its own counts.
+    relay.kill9();
 
     // A relay with an empty data dir has only S3 to go by.
     let fresh = Relay::start(
@@ -345,24 +411,21 @@ async fn while_s3_is_down_the_relay_keeps_acking_and_catches_up_when_it_returns(
         .vault_client(&vault, Scope::Read)
         .await
         .expect("connects");
-    check.open_and_sync(&doc).await.expect("syncs");
-    let text = check.text(&doc);
-    assert!(text.starts_with("before the outage."), "{text}");
-    for t in &during {
-        assert!(
-            text.contains(t.as_str()),
-            "{t} missing from S3 after the outage: {text}"
+    let mut lost = Vec::new();
+    for doc in &docs {
+        check.open_and_sync(doc).await.expect("syncs");
+        let text = check.text(doc);
+        assert!(text.starts_with("before the outage."), "{text}");
+        lost.extend(
+            during
+                .iter()
+                .filter(|(d, t)| d == doc && !text.contains(t.as_str()))
+                .map(|(_, t)| t.clone()),
         );
     }
-}
-
-/// `true` once a status future yields 200.
-trait Then200 {
-    fn then_some_200(self) -> impl std::future::Future<Output = bool>;
-}
-
-impl<F: std::future::Future<Output = u16>> Then200 for F {
-    async fn then_some_200(self) -> bool {
-        self.await == 200
-    }
+    assert!(!during.is_empty(), "no write happened during the outage");
+    assert!(
+        lost.is_empty(),
+        "missing from S3 after the outage: {lost:?}"
+    );
 }

@@ -194,12 +194,21 @@ impl Room {
         out: &mut Vec<Effect>,
     ) {
         let max_doc = self.config.limits.max_doc_bytes;
+        let max_docs = self.config.limits.max_docs_per_vault;
+        // A doc joins the catalog with its first change, and a client opens a
+        // doc (sync step 1) before it writes: the doc-count limit must be
+        // checked here, when a change would add a doc, not only on arrival.
+        let adds_a_doc = !self.catalog.contains_key(doc) && self.catalog.len() >= max_docs;
         let Some(live) = self.docs.get_mut(doc) else {
             return;
         };
         let Phase::Ready(crdt) = &mut live.phase else {
             return;
         };
+        if adds_a_doc && scope >= Scope::Write && matches!(crdt.would_be_noop(update), Ok(false)) {
+            let text = format!("this vault already holds {max_docs} notes, the limit");
+            return self.refuse(session, doc, ErrorCode::LimitExceeded, seq, &text, out);
+        }
         let result = if scope < Scope::Write {
             match crdt.would_be_noop(update) {
                 Ok(true) => Ok(Applied::Unchanged),

@@ -56,8 +56,7 @@ impl CrdtDoc {
 
     /// Applies a write and reports whether it changed anything.
     pub fn apply(&mut self, update: &[u8]) -> Result<Applied, CrdtError> {
-        let decoded = contained(|| Update::decode_v1(update))?
-            .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+        let decoded = decode_update(update)?;
         let doc = &self.doc;
         let outcome = contained(move || {
             let mut txn = doc.transact_mut();
@@ -88,8 +87,7 @@ impl CrdtDoc {
     /// already known and everything it deletes is already deleted. Used to
     /// let read-only clients complete a sync without being told off.
     pub fn would_be_noop(&self, update: &[u8]) -> Result<bool, CrdtError> {
-        let decoded = contained(|| Update::decode_v1(update))?
-            .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+        let decoded = decode_update(update)?;
         let doc = &self.doc;
         contained(move || {
             let txn = doc.transact();
@@ -113,8 +111,7 @@ impl CrdtDoc {
 
     /// The update a peer with state vector `sv` lacks (sync step 2).
     pub fn diff(&self, sv: &[u8]) -> Result<Vec<u8>, CrdtError> {
-        let sv = contained(|| StateVector::decode_v1(sv))?
-            .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+        let sv = decoded(|| StateVector::decode_v1(sv))?;
         let doc = &self.doc;
         contained(move || doc.transact().encode_state_as_update_v1(&sv))
     }
@@ -145,6 +142,44 @@ fn covered(have: &[Range<u32>], want: &Range<u32>) -> bool {
         pos = pos.max(r.end);
     }
     pos >= want.end
+}
+
+/// Decodes an update; see [`decoded`]. Clocks at or past 2^31 are refused
+/// here, before the doc is touched: yrs 0.28 computes clock offsets as
+/// `i32` while integrating, which overflows (a panic halfway through a
+/// transaction, or a silent wrap in release builds) on such clocks. No real
+/// client gets near them: a clock counts one client's inserted characters.
+fn decode_update(update: &[u8]) -> Result<Update, CrdtError> {
+    const MAX_CLOCK: u32 = i32::MAX as u32;
+    let in_range = |set: &yrs::IdSet| {
+        set.iter()
+            .all(|(_, ranges)| ranges.iter().all(|r| r.end <= MAX_CLOCK))
+    };
+    decoded(|| {
+        let decoded = Update::decode_v1(update).map_err(|e| e.to_string())?;
+        // Block ranges (GC'ed ones included) and deletions.
+        if in_range(&decoded.insertions(true)) && in_range(decoded.delete_set()) {
+            Ok(decoded)
+        } else {
+            Err(format!(
+                "the update uses clocks past {MAX_CLOCK}, which no real client reaches"
+            ))
+        }
+    })
+}
+
+/// Runs a yrs decoder over remote bytes. Decoding builds a new value and
+/// touches no doc, so a decoder panic (yrs asserts and overflows on some
+/// hostile inputs) means malformed bytes, not a doc that can no longer be
+/// trusted: it is refused like any decode error, and the doc stays open.
+fn decoded<T, E: std::fmt::Display>(decode: impl FnOnce() -> Result<T, E>) -> Result<T, CrdtError> {
+    match contained(decode) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(CrdtError::Malformed(e.to_string())),
+        Err(CrdtError::Panicked(msg)) | Err(CrdtError::Malformed(msg)) => Err(
+            CrdtError::Malformed(format!("the bytes could not be decoded ({msg})")),
+        ),
+    }
 }
 
 /// Runs `f`, turning a panic into [`CrdtError::Panicked`].
