@@ -34,10 +34,10 @@ SECONDS=0
 
 if [[ $QUICK -eq 1 ]]; then
   FANOUT_READERS="1 10"; FANOUT_ARGS=(--paced-rate 50 --paced-secs 0.5 --saturated-secs 0.5)
-  MANY_DOCS="50"; REPLAY_LIMIT=2000; NOTES=100; ACK_UPDATES=300
+  MANY_DOCS="50"; SETTLE=1; REPLAY_LIMIT=2000; NOTES=100; ACK_UPDATES=300
 else
   FANOUT_READERS="1 10 100"; FANOUT_ARGS=(--paced-rate 100 --paced-secs 2 --saturated-secs 3)
-  MANY_DOCS="1000 10000"; REPLAY_LIMIT=1000000000; NOTES=10000; ACK_UPDATES=10000
+  MANY_DOCS="1000 10000"; SETTLE=12; REPLAY_LIMIT=40000; NOTES=10000; ACK_UPDATES=10000
 fi
 TRACE="${TESSERA_BENCH_TRACE:-$ROOT/../shared/traces/automerge-paper.json.gz}"
 VAULTS="${TESSERA_BENCH_VAULTS:-$ROOT/../shared/vaults}"
@@ -47,7 +47,8 @@ if [[ $QUICK -eq 0 ]] && ! python3 -c 'import matplotlib' 2>/dev/null; then
   exit 1
 fi
 
-cargo build -q --release -p tessera-relay --bin tessera-relay -p tessera-bench
+# Both binaries by name: `--bin` applies to every -p, so naming one skips the other.
+cargo build -q --release -p tessera-relay -p tessera-bench --bin tessera-relay --bin tessera-bench
 BENCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera-bench"
 RELAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera-relay"
 
@@ -148,13 +149,17 @@ run() {
   if ! start_server "$server"; then
     FAILED=1; echo '{"error": "server did not start"}' >"$OUT/$server/$key.json"; return 0
   fi
-  if "$BENCH" --peer "$proto" --url "$URL" --pid "$SERVER_PID" "$@" >"$OUT/$server/$key.json" 2>"$err"; then
+  # A stuck case fails on its own deadline instead of stalling the run.
+  if RUST_BACKTRACE=0 timeout 300 "$BENCH" --peer "$proto" --url "$URL" --pid "$SERVER_PID" "$@" \
+    >"$OUT/$server/$key.json" 2>"$err"; then
     say "$server $key: ok ($((SECONDS - t0))s)"
   else
     FAILED=1
-    say "$server $key: FAILED: $(tail -3 "$err")"
+    local why
+    why="$(grep -m1 '^Error' "$err" || tail -1 "$err")"
+    say "$server $key: FAILED: $why"
     tail -5 "$SERVER_LOG" >&2 || true
-    python3 -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' "$(tail -3 "$err")" >"$OUT/$server/$key.json"
+    python3 -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' "$why" >"$OUT/$server/$key.json"
   fi
   stop_server
 }
@@ -164,8 +169,8 @@ for n in $FANOUT_READERS; do
   for s in "${PEERS[@]}" tessera; do run "$s" "$s" "fanout_$n" fanout --readers "$n" "${FANOUT_ARGS[@]}"; done
 done
 for n in $MANY_DOCS; do
-  for s in "${PEERS[@]}" tessera; do run "$s" "$s" "manydocs_$n" manydocs --docs "$n"; done
-  run tessera tessera-vault "manydocs_${n}_one_socket" manydocs --docs "$n" --shared
+  for s in "${PEERS[@]}" tessera; do run "$s" "$s" "manydocs_$n" manydocs --docs "$n" --settle-secs "$SETTLE"; done
+  run tessera tessera-vault "manydocs_${n}_one_socket" manydocs --docs "$n" --shared --settle-secs "$SETTLE"
 done
 for s in "${PEERS[@]}" tessera; do run "$s" "$s" replay replay --trace "$TRACE" --limit "$REPLAY_LIMIT"; done
 for s in "${PEERS[@]}"; do run "$s" "$s" vaultsync vaultsync --notes "$NOTES" --vaults "$VAULTS"; done

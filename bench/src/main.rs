@@ -50,6 +50,9 @@ enum Scenario {
         docs: usize,
         #[arg(long)]
         shared: bool,
+        /// Seconds between the last write and reading the RSS.
+        #[arg(long, default_value_t = 12.0)]
+        settle_secs: f64,
     },
     /// Keystroke replay of an editing trace between two clients.
     Replay {
@@ -115,7 +118,20 @@ async fn main() -> Result<()> {
             };
             fanout::run(&ep, probe, p).await?
         }
-        Scenario::Manydocs { docs, shared } => manydocs::run(&ep, probe, docs, shared).await?,
+        Scenario::Manydocs {
+            docs,
+            shared,
+            settle_secs,
+        } => {
+            manydocs::run(
+                &ep,
+                probe,
+                docs,
+                shared,
+                Duration::from_secs_f64(settle_secs),
+            )
+            .await?
+        }
         Scenario::Replay { trace, limit } => {
             let (start, ops) = replay::load_trace(&trace)?;
             replay::run(&ep, probe, &start, &ops, limit).await?

@@ -126,6 +126,10 @@ pub async fn run(ep: &Endpoint, probe: Probe, p: Params) -> Result<Value> {
         let (lat, last_ns) = r.await.context("reader task")??;
         done_at = done_at.max(last_ns);
         for (s, l) in lat {
+            // BENCH_DEBUG=1 names the slow deliveries (for finding stalls).
+            if std::env::var_os("BENCH_DEBUG").is_some() && l > 5.0 {
+                eprintln!("fanout: update {s} took {l:.1} ms");
+            }
             if s < paced_end {
                 paced_lat.push(l);
             } else {

@@ -17,12 +17,19 @@ use crate::stats::summary;
 /// at a time, yet not so many that the load generator itself is the limit.
 const CONCURRENCY: usize = 32;
 
-/// How long the server gets to settle (debounced persistence, GC) before RSS is read.
-const SETTLE: Duration = Duration::from_secs(3);
-
 /// Opens `docs` sockets, each on its own doc with a small note written into
 /// it; when `shared` and the protocol multiplexes, all docs go over one socket.
-pub async fn run(ep: &Endpoint, probe: Probe, docs: usize, shared: bool) -> Result<Value> {
+/// `settle` is how long the server gets after the last write before its RSS
+/// is read: every server does something with idle docs after a while
+/// (y-sweet checkpoints after 10 s, Hocuspocus stores after 2 s, Tessera
+/// makes them dormant after 5 s, checked every 5 s).
+pub async fn run(
+    ep: &Endpoint,
+    probe: Probe,
+    docs: usize,
+    shared: bool,
+    settle: Duration,
+) -> Result<Value> {
     let rss0 = probe.rss();
     let ids: Vec<String> = (0..docs).map(|_| doc_id()).collect();
     let t0 = Instant::now();
@@ -50,7 +57,7 @@ pub async fn run(ep: &Endpoint, probe: Probe, docs: usize, shared: bool) -> Resu
         results.into_iter().unzip()
     };
     let total_s = t0.elapsed().as_secs_f64();
-    tokio::time::sleep(SETTLE).await;
+    tokio::time::sleep(settle).await;
     let rss1 = probe.rss();
     let per_doc = (rss1.saturating_sub(rss0) as f64 * 1024.0 / docs as f64).round();
     let sockets = conns.len();
@@ -65,6 +72,7 @@ pub async fn run(ep: &Endpoint, probe: Probe, docs: usize, shared: bool) -> Resu
         "rss_before_kib": rss0,
         "rss_loaded_kib": rss1,
         "rss_per_doc_bytes": per_doc,
+        "settle_seconds": settle.as_secs_f64(),
         "server_peak_rss_kib": probe.peak_rss(),
         "server_cpu_s": probe.cpu(),
     }))

@@ -29,10 +29,13 @@ impl Default for Note {
 }
 
 impl Note {
-    /// An empty note with a random client id.
+    /// An empty note with a random 32-bit client id, as Yjs makes them:
+    /// y-sweet 0.9.1 cuts larger ids (Tessera's are 53-bit) to 32 bits when
+    /// it relays an update, so its receivers would see another client's items.
     pub fn new() -> Note {
+        let id = tessera_crdt::ids::random_client_id() & u64::from(u32::MAX);
         Note {
-            doc: Doc::with_client_id(tessera_crdt::ids::random_client_id()),
+            doc: Doc::with_client_id(id),
         }
     }
 
@@ -88,6 +91,18 @@ impl Note {
         let u = Update::decode_v1(update)?;
         self.doc.transact_mut().apply_update(u)?;
         Ok(())
+    }
+
+    /// Applies a v1 update; returns how many characters it deletes.
+    pub fn apply_counting_deletes(&self, update: &[u8]) -> anyhow::Result<u32> {
+        let u = Update::decode_v1(update)?;
+        let deleted = u
+            .delete_set()
+            .iter()
+            .map(|(_, ranges)| ranges.iter().map(|r| r.end - r.start).sum::<u32>())
+            .sum();
+        self.doc.transact_mut().apply_update(u)?;
+        Ok(deleted)
     }
 
     /// The v1 state vector.

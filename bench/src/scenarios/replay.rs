@@ -17,8 +17,9 @@ use crate::conn::Conn;
 use crate::procstat::Probe;
 use crate::protocols::{classify, sync_update, Endpoint, Incoming, EMPTY_STATE_VECTOR};
 
-/// Most items (characters) the typist may be ahead of the receiver: about
-/// as many updates, below Tessera's send queue (see fanout).
+/// Most characters (inserted or deleted) the typist may be ahead of the
+/// receiver: at most as many updates, below Tessera's send queue and
+/// y-sweet's per-connection channel (1024; y-sweet drops what overflows).
 const WINDOW: u64 = 256;
 
 /// One keystroke: delete `delete` chars at `at`, then insert `insert` there.
@@ -93,8 +94,9 @@ pub async fn run(
         wtx.send(&doc, &sync_update(&note.append(start))).await?;
     }
     // Hocuspocus merges updates that arrive close together, so the receiver
-    // cannot count messages: it tracks the typist's clock (items created),
-    // and the end by a marker in a root the text never shows.
+    // cannot count messages: progress is characters inserted (the typist's
+    // clock) plus characters deleted, and the end is a marker in a root the
+    // text never shows.
     let progress = Arc::new(AtomicU64::new(0));
     let client = note.client_id();
     let end = marker(99_999_999);
@@ -108,12 +110,16 @@ pub async fn run(
         // The receiver applies what it gets, like any client: its state
         // vector tells how far the typist's edits have arrived.
         let copy = Note::new();
+        let mut deleted = 0u64;
         loop {
             let frame = rrx.recv().await?;
             let (_, message) = rrx.ep.unframe(&frame)?;
             if let Incoming::Update(u) = classify(message) {
-                copy.apply(u)?;
-                seen.fetch_max(u64::from(copy.clock_of(client)), Ordering::Relaxed);
+                deleted += u64::from(copy.apply_counting_deletes(u)?);
+                seen.fetch_max(
+                    u64::from(copy.clock_of(client)) + deleted,
+                    Ordering::Relaxed,
+                );
                 if markers(u).any(|m| m == 99_999_999) {
                     return anyhow::Ok((Instant::now(), rrx.bytes_in));
                 }
@@ -123,17 +129,24 @@ pub async fn run(
 
     let cpu = Probe::start(probe.pid());
     let t0 = Instant::now();
+    let mut typed = start.len() as u64;
     for op in ops {
         let deadline = Instant::now() + Duration::from_secs(5);
-        while u64::from(note.clock()).saturating_sub(progress.load(Ordering::Relaxed)) >= WINDOW {
+        while typed.saturating_sub(progress.load(Ordering::Relaxed)) >= WINDOW {
+            if receiver.is_finished() {
+                receiver.await??;
+                anyhow::bail!("the receiver stopped early");
+            }
             anyhow::ensure!(
                 Instant::now() < deadline,
-                "receiver stopped getting keystrokes"
+                "receiver stopped getting keystrokes ({} of {typed} characters arrived)",
+                progress.load(Ordering::Relaxed)
             );
             tokio::time::sleep(Duration::from_micros(100)).await;
         }
         let update = note.splice(op.at, op.delete, &op.insert);
         wtx.send(&doc, &sync_update(&update)).await?;
+        typed += u64::from(op.delete) + op.insert.len() as u64;
     }
     wtx.send(&doc, &sync_update(&note.mark(&end))).await?;
     let (done, bytes_in) = tokio::time::timeout(Duration::from_secs(300), receiver)

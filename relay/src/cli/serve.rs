@@ -42,6 +42,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         room: args.room_config(),
         snapshot_keep: args.snapshot_keep,
         idle_evict: args.idle_evict,
+        dormant_after: args.dormant_after,
         wal: WalOptions::default(),
     };
     let vaults = Arc::new(Vaults::new(deps));
