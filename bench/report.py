@@ -58,11 +58,13 @@ METRICS = [
     ("1k docs: RSS per doc", "manydocs_1000", ("rss_per_doc_bytes",), "B", "lower", None),
     ("10k docs: RSS per doc", "manydocs_10000", ("rss_per_doc_bytes",), "B", "lower", None),
     ("10k docs: RSS per doc (Tessera: one vault socket)", "manydocs_10000", ("rss_per_doc_bytes",), "B", "lower", "manydocs_10000_one_socket"),
+    ("10k docs: peak RSS", "manydocs_10000", ("server_peak_rss_kib",), "KiB", "lower", None),
     ("10k docs: p50 connect", "manydocs_10000", ("connect_ms", "p50"), "ms", "lower", None),
     ("10k docs: p99 connect", "manydocs_10000", ("connect_ms", "p99"), "ms", "lower", None),
     ("10k docs: all loaded", "manydocs_10000", ("load_seconds",), "s", "lower", None),
-    ("Replay: total time", "replay", ("seconds",), "s", "lower", None),
-    ("Replay: server CPU", "replay", ("server_cpu_s",), "s", "lower", None),
+    ("Replay (40k keystrokes): total time", "replay", ("seconds",), "s", "lower", None),
+    ("Replay (40k keystrokes): server CPU", "replay", ("server_cpu_s",), "s", "lower", None),
+    ("Many docs 10k: server CPU", "manydocs_10000", ("server_cpu_s",), "s", "lower", None),
     ("Cold sync 10k notes: time", "vaultsync", ("cold", "seconds"), "s", "lower", None),
     ("Cold sync 10k notes: bytes", "vaultsync", ("cold", "bytes"), "B", "lower", None),
     ("Warm resync, 0 changed: time", "vaultsync", ("warm_0", "ms"), "ms", "lower", None),
@@ -152,6 +154,14 @@ def tables(peers, r, goal_list):
             extra.append(f"| {title} | {fmt(v, unit)} |")
     if extra:
         lines += ["| other Tessera figures | value |", "|---|---|"] + extra + [""]
+    for s, d in peers.items():
+        v = d.get("vaultsync") or {}
+        if v.get("cold_notes_wrong"):
+            lines.append(f"- {s}: cold sync left {v['cold_notes_wrong']} notes incomplete")
+        if "warm_edits_received" in v and v["warm_edits_received"] < v.get("warm_changed", 0):
+            lines.append(f"- {s}: warm resync brought {v['warm_edits_received']} of {v['warm_changed']} edits")
+    if lines[-1].startswith("- "):
+        lines.append("")
     errors = [(s, k, v["error"]) for s, d in peers.items() for k, v in d.items() if isinstance(v, dict) and "error" in v]
     if errors:
         lines += ["Failed cases in this run:", ""] + [f"- {s} {k}: `{e}`" for s, k, e in errors] + [""]
@@ -195,7 +205,7 @@ def plots(peers, img_dir):
     grouped("rss-per-doc", "RSS per small doc (one client each)", "bytes", [("manydocs_1000", "1k docs"), ("manydocs_10000", "10k docs")], ("rss_per_doc_bytes",))
     grouped("cold-sync", "Vault sync of 10k notes: time", "seconds", [("vaultsync", "cold")], ("cold", "seconds"))
     grouped("warm-resync", "Warm resync (10k notes): time", "ms", [("vaultsync", "0 changed")], ("warm_0", "ms"), log=True)
-    grouped("replay", "Keystroke replay (automerge-paper): total time", "seconds", [("replay", "replay")], ("seconds",))
+    grouped("replay", "Keystroke replay (first 40k of automerge-paper): total time", "seconds", [("replay", "replay")], ("seconds",))
     return made
 
 
