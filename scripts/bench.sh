@@ -47,10 +47,18 @@ if [[ $QUICK -eq 0 ]] && ! python3 -c 'import matplotlib' 2>/dev/null; then
   exit 1
 fi
 
+# The smoke run uses debug builds: scripts/test.sh has built them already,
+# and a release build (LTO) alone would take longer than the whole smoke run.
+PROFILE=release
+[[ $QUICK -eq 1 ]] && PROFILE=debug
 # Both binaries by name: `--bin` applies to every -p, so naming one skips the other.
-cargo build -q --release -p tessera-relay -p tessera-bench --bin tessera-relay --bin tessera-bench
-BENCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera-bench"
-RELAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/tessera-relay"
+if [[ $PROFILE == release ]]; then
+  cargo build -q --release -p tessera-relay -p tessera-bench --bin tessera-relay --bin tessera-bench
+else
+  cargo build -q -p tessera-relay -p tessera-bench --bin tessera-relay --bin tessera-bench
+fi
+BENCH="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/tessera-bench"
+RELAY="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/tessera-relay"
 
 [[ -d bench/peers/node_modules/y-websocket ]] || npm ci --prefix bench/peers --no-audit --no-fund
 HAVE_YSWEET=1
