@@ -4,7 +4,8 @@
 # first, so a second run takes seconds.
 #
 #   scripts/setup.sh          what the current tree needs
-#   scripts/setup.sh --all    also the optional parts (worker-build, SeaweedFS, Chromium)
+#   scripts/setup.sh --all    also the optional parts (worker-build, SeaweedFS, Chromium,
+#                             matplotlib for the benchmark plots)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +44,30 @@ require() {
 
 # ---------------------------------------------------------------------------
 # Always needed
+# The servers scripts/bench.sh compares Tessera with: y-websocket and
+# Hocuspocus from npm (bench/peers/package-lock.json), y-sweet from crates.io.
+# y-sweet builds only with --locked (its newest dependencies need a newer
+# rustc); about 5 min cold on 2 cores, so it is installed once and kept.
+bench_peers() {
+  npm_deps bench/peers
+  if command -v y-sweet >/dev/null 2>&1; then
+    say "y-sweet: present"
+  else
+    say "y-sweet: installing (about 5 min)"
+    cargo install y-sweet --version 0.9.1 --locked
+  fi
+}
+
+# matplotlib draws docs/benchmarks.md's plots (full scripts/bench.sh runs only).
+matplotlib() {
+  if python3 -c 'import matplotlib' 2>/dev/null; then
+    say "matplotlib: present"
+  else
+    say "matplotlib: pip install matplotlib"
+    python3 -m pip install --quiet --disable-pip-version-check matplotlib
+  fi
+}
+
 # ---------------------------------------------------------------------------
 
 check_tools() {
@@ -134,6 +159,30 @@ chromium() {
   fi
 }
 
+# The servers scripts/bench.sh compares Tessera with: y-websocket and
+# Hocuspocus from npm (bench/peers/package-lock.json), y-sweet from crates.io.
+# y-sweet builds only with --locked (its newest dependencies need a newer
+# rustc); about 5 min cold on 2 cores, so it is installed once and kept.
+bench_peers() {
+  npm_deps bench/peers
+  if command -v y-sweet >/dev/null 2>&1; then
+    say "y-sweet: present"
+  else
+    say "y-sweet: installing (about 5 min)"
+    cargo install y-sweet --version 0.9.1 --locked
+  fi
+}
+
+# matplotlib draws docs/benchmarks.md's plots (full scripts/bench.sh runs only).
+matplotlib() {
+  if python3 -c 'import matplotlib' 2>/dev/null; then
+    say "matplotlib: present"
+  else
+    say "matplotlib: pip install matplotlib"
+    python3 -m pip install --quiet --disable-pip-version-check matplotlib
+  fi
+}
+
 # ---------------------------------------------------------------------------
 
 check_tools
@@ -149,6 +198,12 @@ if [[ "$ALL" -eq 1 ]] || depends_on worker/Cargo.toml worker; then
 fi
 if [[ "$ALL" -eq 1 ]] || depends_on relay/Cargo.toml aws-sdk-s3; then
   seaweedfs
+fi
+if [[ -f bench/peers/package.json ]]; then
+  bench_peers
+fi
+if [[ "$ALL" -eq 1 ]]; then
+  matplotlib
 fi
 if [[ "$ALL" -eq 1 ]] || { [[ -f plugin/package.json ]] && grep -q '"playwright-core"' plugin/package.json; }; then
   chromium

@@ -114,6 +114,8 @@ else
   skip "plugin tests" "plugin/package.json not there yet"
 fi
 
+# Smoke run of the peer benchmarks (small sizes; timings are never asserted).
+step "benchmarks smoke run (scripts/bench.sh --quick)" scripts/bench.sh --quick
 step "worker bundle (wrangler deploy --dry-run)" npx wrangler deploy --dry-run --outdir dist
 step "worker under wrangler dev (scripts/worker-test.sh)" scripts/worker-test.sh
 

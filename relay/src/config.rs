@@ -98,6 +98,11 @@ pub struct ServeArgs {
     /// Notes unused for this long are dropped from memory (reloaded on demand).
     #[arg(long, env = "TESSERA_IDLE_EVICT", default_value = "5m", value_parser = parse_duration)]
     pub idle_evict: Duration,
+    /// Notes idle this long are kept as their encoded state only (a note
+    /// open on a device but not edited costs about its size; it is decoded
+    /// again on its next write).
+    #[arg(long, env = "TESSERA_DORMANT_AFTER", default_value = "5s", value_parser = parse_duration)]
+    pub dormant_after: Duration,
     /// `/readyz` fails when unsnapshotted changes are older than this.
     #[arg(long, env = "TESSERA_MAX_SNAPSHOT_LAG", default_value = "5m", value_parser = parse_duration)]
     pub max_snapshot_lag: Duration,

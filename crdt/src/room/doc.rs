@@ -39,25 +39,81 @@ pub enum Applied {
 }
 
 /// A doc's merged state on the relay.
+///
+/// An idle doc can be made dormant ([`CrdtDoc::hibernate`]): the yrs doc
+/// (its block store, type map, observers: kilobytes even for a short note)
+/// is replaced by its encoded state (about the size of the text). Reads of a
+/// dormant doc decode a temporary copy; the first write brings it back to life.
 pub(crate) struct CrdtDoc {
-    doc: Doc,
+    state: State,
+    client_id: u64,
     /// Running estimate of the encoded state size, for the per-doc limit.
     pub approx_bytes: usize,
+}
+
+enum State {
+    Live(Doc),
+    /// The v1-encoded merged state.
+    Dormant(Box<[u8]>),
 }
 
 impl CrdtDoc {
     /// An empty doc with a fresh client id (the relay writes only on restore).
     pub fn new() -> Self {
+        let client_id = random_client_id();
         CrdtDoc {
-            doc: crate::note::new_doc(random_client_id()),
+            state: State::Live(crate::note::new_doc(client_id)),
+            client_id,
             approx_bytes: 0,
         }
+    }
+
+    /// Replaces the yrs doc by its encoded state until the doc is written to again.
+    pub fn hibernate(&mut self) -> Result<(), CrdtError> {
+        if let State::Live(doc) = &self.state {
+            let doc = doc.clone();
+            let bytes = contained(move || {
+                doc.transact()
+                    .encode_state_as_update_v1(&StateVector::default())
+            })?;
+            self.approx_bytes = bytes.len();
+            self.state = State::Dormant(bytes.into_boxed_slice());
+        }
+        Ok(())
+    }
+
+    /// True while the doc is held as encoded bytes only.
+    pub fn is_dormant(&self) -> bool {
+        matches!(self.state, State::Dormant(_))
+    }
+
+    /// The yrs doc: the live one, or one decoded from the dormant state.
+    fn doc(&self) -> Result<Doc, CrdtError> {
+        match &self.state {
+            State::Live(doc) => Ok(doc.clone()),
+            State::Dormant(bytes) => {
+                let doc = crate::note::new_doc(self.client_id);
+                let decoded = contained(|| Update::decode_v1(bytes))?
+                    .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+                let d = doc.clone();
+                contained(move || d.transact_mut().apply_update(decoded))?
+                    .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+                Ok(doc)
+            }
+        }
+    }
+
+    /// The live yrs doc, waking a dormant one for good.
+    fn wake(&mut self) -> Result<Doc, CrdtError> {
+        let doc = self.doc()?;
+        self.state = State::Live(doc.clone());
+        Ok(doc)
     }
 
     /// Applies a write and reports whether it changed anything.
     pub fn apply(&mut self, update: &[u8]) -> Result<Applied, CrdtError> {
         let decoded = decode_update(update)?;
-        let doc = &self.doc;
+        let doc = &self.wake()?;
         let outcome = contained(move || {
             let mut txn = doc.transact_mut();
             txn.apply_update(decoded)
@@ -88,7 +144,7 @@ impl CrdtDoc {
     /// let read-only clients complete a sync without being told off.
     pub fn would_be_noop(&self, update: &[u8]) -> Result<bool, CrdtError> {
         let decoded = decode_update(update)?;
-        let doc = &self.doc;
+        let doc = &self.doc()?;
         contained(move || {
             let txn = doc.transact();
             let ours = txn.state_vector();
@@ -112,19 +168,22 @@ impl CrdtDoc {
     /// The update a peer with state vector `sv` lacks (sync step 2).
     pub fn diff(&self, sv: &[u8]) -> Result<Vec<u8>, CrdtError> {
         let sv = decoded(|| StateVector::decode_v1(sv))?;
-        let doc = &self.doc;
+        let doc = &self.doc()?;
         contained(move || doc.transact().encode_state_as_update_v1(&sv))
     }
 
     /// This doc's state vector (sync step 1).
     pub fn state_vector(&self) -> Result<Vec<u8>, CrdtError> {
-        let doc = &self.doc;
+        let doc = &self.doc()?;
         contained(move || doc.transact().state_vector().encode_v1())
     }
 
     /// The whole merged state, for a snapshot.
     pub fn encode_state(&self) -> Result<Vec<u8>, CrdtError> {
-        self.diff(&[0])
+        match &self.state {
+            State::Dormant(bytes) => Ok(bytes.to_vec()),
+            State::Live(_) => self.diff(&[0]),
+        }
     }
 }
 
@@ -222,8 +281,9 @@ mod tests {
         let u = update_inserting("hello");
         assert!(matches!(doc.apply(&u), Ok(Applied::Changed { .. })));
         assert_eq!(doc.apply(&u), Ok(Applied::Unchanged));
-        let t = doc.doc.get_or_insert_text("content");
-        assert_eq!(t.get_string(&doc.doc.transact()), "hello");
+        let d = doc.doc().unwrap();
+        let t = d.get_or_insert_text("content");
+        assert_eq!(t.get_string(&d.transact()), "hello");
     }
 
     #[test]
@@ -236,6 +296,35 @@ mod tests {
             Err(CrdtError::Malformed(_))
         ));
         assert_eq!(doc.encode_state().unwrap(), before);
+    }
+
+    #[test]
+    fn a_dormant_doc_answers_like_a_live_one_and_wakes_on_write() {
+        let mut doc = CrdtDoc::new();
+        doc.apply(&update_inserting("hello")).unwrap();
+        let (sv, state) = (doc.state_vector().unwrap(), doc.encode_state().unwrap());
+        doc.hibernate().unwrap();
+        assert!(doc.is_dormant());
+        assert_eq!(doc.state_vector().unwrap(), sv);
+        assert_eq!(doc.encode_state().unwrap(), state);
+        assert_eq!(doc.diff(&sv).unwrap(), CrdtDoc::new().diff(&[0]).unwrap());
+        assert_eq!(doc.would_be_noop(&state), Ok(true));
+        assert!(doc.is_dormant(), "reads leave the doc dormant");
+        let more = {
+            let d = Doc::with_client_id(99);
+            let t = d.get_or_insert_text("content");
+            d.transact_mut()
+                .apply_update(Update::decode_v1(&state).unwrap())
+                .unwrap();
+            let mut txn = d.transact_mut();
+            t.insert(&mut txn, 5, " world");
+            txn.encode_update_v1()
+        };
+        assert!(matches!(doc.apply(&more), Ok(Applied::Changed { .. })));
+        assert!(!doc.is_dormant());
+        let d = doc.doc().unwrap();
+        let t = d.get_or_insert_text("content");
+        assert_eq!(t.get_string(&d.transact()), "hello world");
     }
 
     #[test]

@@ -219,6 +219,26 @@ impl Room {
         idle
     }
 
+    /// Makes docs that have been idle for `idle_ms` dormant (see
+    /// `CrdtDoc::hibernate`), subscribed or not: a vault's thousands of notes
+    /// that are open on some device but not being edited then cost about
+    /// their encoded size. Returns how many went dormant now.
+    pub fn hibernate_idle(&mut self, now: u64, idle_ms: u64) -> usize {
+        let mut n = 0;
+        for live in self.docs.values_mut() {
+            if now.saturating_sub(live.last_active_ms) < idle_ms {
+                continue;
+            }
+            if let Phase::Ready(crdt) = &mut live.phase {
+                // A doc that cannot be encoded stays live; it is still correct.
+                if !crdt.is_dormant() && crdt.hibernate().is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
     pub(super) fn start_snapshot(&mut self, doc: &str, out: &mut Vec<Effect>) {
         let Some(live) = self.docs.get_mut(doc) else {
             return;

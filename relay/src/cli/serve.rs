@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tessera_crdt::token::{self, Claims, Scope, TokenKey};
 use tessera_relay::config::ServeArgs;
 use tessera_relay::metrics::Metrics;
@@ -12,7 +13,7 @@ use tessera_relay::server::auth::{now_secs, Auth};
 use tessera_relay::server::{router, AppState};
 use tessera_relay::vault::{VaultDeps, Vaults};
 use tessera_relay::wal::WalOptions;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// How long shutdown waits for sockets to finish closing.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +43,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         room: args.room_config(),
         snapshot_keep: args.snapshot_keep,
         idle_evict: args.idle_evict,
+        dormant_after: args.dormant_after,
         wal: WalOptions::default(),
     };
     let vaults = Arc::new(Vaults::new(deps));
@@ -70,6 +72,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
+    // Nagle's algorithm held a small frame back until the client acked the
+    // previous one (up to its 40 ms delayed ack): an ack frame followed by a
+    // sync reply on one socket cost tens of milliseconds. Frames are batched
+    // per flush (server/ws.rs), so there is nothing for Nagle to merge.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

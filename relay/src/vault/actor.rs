@@ -28,6 +28,10 @@ pub(super) struct Actor {
     pub(super) catalog_path: PathBuf,
     pub(super) started: Instant,
     pub(super) dirty_since: Option<Instant>,
+    /// A compaction is running in its own task.
+    pub(super) compacting: bool,
+    /// The highest `below` asked for while one was running.
+    pub(super) compact_next: Option<u64>,
 }
 
 impl Actor {
@@ -171,6 +175,16 @@ impl Actor {
                 self.check_flushes();
                 Vec::new()
             }
+            Cmd::Compacted => {
+                self.compacting = false;
+                if self.room.stats().docs_dirty == 0 {
+                    self.dirty_since = None;
+                }
+                if let Some(below) = self.compact_next.take() {
+                    self.compact(below);
+                }
+                Vec::new()
+            }
         };
         self.apply(fx).await;
     }
@@ -227,7 +241,7 @@ impl Actor {
                     self.dirty_since.get_or_insert_with(Instant::now);
                 }
                 Effect::Snapshot { doc, state, covers } => self.spawn_snapshot(doc, state, covers),
-                Effect::CompactLog { below } => self.compact(below).await,
+                Effect::CompactLog { below } => self.compact(below),
                 Effect::Quarantined { doc, reason } => {
                     self.deps.metrics.error("doc-quarantined");
                     error!(vault = %self.id, doc, %reason, "note quarantined");
@@ -282,27 +296,39 @@ impl Actor {
     }
 
     /// Saves the change catalog, then lets the log drop what snapshots cover.
-    async fn compact(&mut self, below: u64) {
+    /// Saves the catalog, then releases the log below `below`, in a task of
+    /// its own: the catalog's fsync took tens of milliseconds on a busy disk,
+    /// and every socket of the vault waited for it when the actor did it
+    /// inline. One compaction runs at a time; requests made meanwhile are
+    /// folded into the next one. Until it finishes the log is simply kept,
+    /// which is always safe.
+    fn compact(&mut self, below: u64) {
+        if self.compacting {
+            self.compact_next = Some(self.compact_next.map_or(below, |b| b.max(below)));
+            return;
+        }
+        self.compacting = true;
         let entries = self.room.catalog();
         let path = self.catalog_path.clone();
-        match tokio::task::spawn_blocking(move || persist::write_catalog(&path, &entries)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+        let (wal, tx, vault) = (self.wal.clone(), self.tx.clone(), self.id.clone());
+        tokio::spawn(async move {
+            match tokio::task::spawn_blocking(move || persist::write_catalog(&path, &entries)).await
+            {
+                Ok(Ok(())) => {
+                    if let Err(e) = wal.compact(below).await {
+                        warn!(vault = %vault, error = %e, "log compaction failed; will retry later");
+                    }
+                }
                 // Keep the log: without a saved catalog, compaction would lose cursors.
-                warn!(vault = %self.id, error = %e, "saving the change catalog failed; log kept");
-                return;
+                Ok(Err(e)) => {
+                    warn!(vault = %vault, error = %e, "saving the change catalog failed; log kept")
+                }
+                Err(e) => {
+                    warn!(vault = %vault, error = %e, "saving the change catalog panicked; log kept")
+                }
             }
-            Err(e) => {
-                warn!(vault = %self.id, error = %e, "saving the change catalog panicked; log kept");
-                return;
-            }
-        }
-        if let Err(e) = self.wal.compact(below).await {
-            warn!(vault = %self.id, error = %e, "log compaction failed; will retry later");
-        }
-        if self.room.stats().docs_dirty == 0 {
-            self.dirty_since = None;
-        }
+            let _ = tx.send(Cmd::Compacted).await;
+        });
     }
 
     async fn wait_for(&mut self, doc: String, what: Waiting) {
@@ -364,6 +390,12 @@ impl Actor {
             .evict_idle(self.now(), millis(self.deps.idle_evict));
         if !evicted.is_empty() {
             debug!(vault = %self.id, count = evicted.len(), "evicted idle notes");
+        }
+        let dormant = self
+            .room
+            .hibernate_idle(self.now(), millis(self.deps.dormant_after));
+        if dormant > 0 {
+            debug!(vault = %self.id, count = dormant, "idle notes made dormant");
         }
         if self.room.stats().docs_dirty == 0 {
             self.dirty_since = None;

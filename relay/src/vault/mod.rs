@@ -75,6 +75,8 @@ pub(crate) enum Cmd {
         covers: u64,
         result: Result<SnapshotOutcome, String>,
     },
+    /// A log compaction (catalog saved, log released) finished.
+    Compacted,
 }
 
 /// The sending half of a connection, held by the actor.
@@ -112,6 +114,8 @@ pub struct VaultDeps {
     pub snapshot_keep: usize,
     /// Docs idle this long are evicted.
     pub idle_evict: Duration,
+    /// Docs idle this long are kept as encoded state only.
+    pub dormant_after: Duration,
     /// Write-ahead log settings.
     pub wal: WalOptions,
 }
@@ -270,6 +274,8 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         revoked,
     };
     let actor = actor::Actor {
+        compacting: false,
+        compact_next: None,
         id,
         deps,
         room,
