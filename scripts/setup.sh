@@ -44,30 +44,6 @@ require() {
 
 # ---------------------------------------------------------------------------
 # Always needed
-# The servers scripts/bench.sh compares Tessera with: y-websocket and
-# Hocuspocus from npm (bench/peers/package-lock.json), y-sweet from crates.io.
-# y-sweet builds only with --locked (its newest dependencies need a newer
-# rustc); about 5 min cold on 2 cores, so it is installed once and kept.
-bench_peers() {
-  npm_deps bench/peers
-  if command -v y-sweet >/dev/null 2>&1; then
-    say "y-sweet: present"
-  else
-    say "y-sweet: installing (about 5 min)"
-    cargo install y-sweet --version 0.9.1 --locked
-  fi
-}
-
-# matplotlib draws docs/benchmarks.md's plots (full scripts/bench.sh runs only).
-matplotlib() {
-  if python3 -c 'import matplotlib' 2>/dev/null; then
-    say "matplotlib: present"
-  else
-    say "matplotlib: pip install matplotlib"
-    python3 -m pip install --quiet --disable-pip-version-check matplotlib
-  fi
-}
-
 # ---------------------------------------------------------------------------
 
 check_tools() {
