@@ -241,7 +241,7 @@ pub enum TokenError {
     #[error("access token is for another vault; use the token minted for this vault")]
     WrongVault,
     /// The token's scope does not cover the operation.
-    #[error("access token grants {have} access but this needs {need}; ask a vault admin for a {need} token")]
+    #[error("access token grants {have} access but this needs {need}; ask a vault admin for a token with {need} access")]
     InsufficientScope {
         /// The scope the token grants.
         have: Scope,
