@@ -7,12 +7,12 @@
 //   downloads attachments the index references.
 // The engine's own writes are recognised by content hash (meta.disk).
 // All work runs one job at a time, in order.
-import { WasmNote, blake3Hex, randomClientId, type Entry } from './core';
+import { blake3Hex, type Entry } from './core';
 import type { SyncEngine } from './engine';
 import { INDEX } from './docs';
 import { Attachments, type BinaryConflict } from './attachments';
 import { SyncFilter } from './filter';
-import { merge3 } from './merge3';
+import { closestBase, importOnCopy, merge3 } from './merge3';
 import type { BlobClient, Clock, Logger, Timer, VaultEvent, VaultFiles } from './ports';
 
 export type { BinaryConflict } from './attachments';
@@ -195,9 +195,7 @@ export class DiskMirror {
   private applyText(id: string, text: string): void {
     const note = this.engine.docs.loaded(id);
     if (!note) return;
-    const fork = WasmNoteFork.of(note);
-    const update = fork.importText(text);
-    fork.free();
+    const update = importOnCopy(note, text);
     if (!update) return;
     const delta = note.applyRemote(update);
     this.engine.sessionFor(id)?.emitRemote(delta);
@@ -475,36 +473,3 @@ export class DiskMirror {
     this.diskText.set(path, text);
   }
 }
-
-/**
- * The text a disk edit was most likely made from: of the texts this file
- * recently had (last disk text, recent CRDT versions — an editor's autosave
- * may have written any of them), the one sharing the longest prefix plus
- * suffix with the disk text. Replaying the edit from the wrong base would
- * duplicate or revert what lies between the two.
- */
-function closestBase(disk: string, candidates: (string | undefined)[], fallback: string): string {
-  let best = fallback;
-  let bestScore = -1;
-  for (const c of candidates) {
-    if (c === undefined) continue;
-    const max = Math.min(c.length, disk.length);
-    let p = 0;
-    while (p < max && c.charCodeAt(p) === disk.charCodeAt(p)) p++;
-    let s = 0;
-    while (s < max - p && c.charCodeAt(c.length - 1 - s) === disk.charCodeAt(disk.length - 1 - s)) s++;
-    // Later candidates are newer: ties go to the newer text.
-    if (p + s >= bestScore) {
-      best = c;
-      bestScore = p + s;
-    }
-  }
-  return best;
-}
-
-/** A throwaway copy of a note, for computing a diff without touching it. */
-const WasmNoteFork = {
-  of(note: { encodeState(): Uint8Array }) {
-    return WasmNote.fromUpdate(randomClientId(), note.encodeState());
-  },
-};

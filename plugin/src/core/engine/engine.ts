@@ -6,14 +6,12 @@ import {
   decodeFrame,
   encodeChangesSince,
   encodeQueryAwareness,
-  encodeStep1,
   encodeStep2,
-  encodeUpdate,
-  mergeUpdates,
   type Frame,
 } from './core';
 import { DiskMirror, type BinaryConflict } from './disk';
 import { Docs, INDEX } from './docs';
+import { Flow } from './flow';
 import type { SyncFilter } from './filter';
 import { Link } from './link';
 import { Meta } from './meta';
@@ -54,12 +52,6 @@ export interface FileState {
 /** Presence renewal and the change poll share one period. */
 const RENEW_MS = 15_000;
 const LOG_LINES = 200;
-/** Step 1 requests in flight at once (see `stepQueue`). */
-const MAX_STEPPING = 32;
-/** Docs with a write awaiting its ack at once. */
-const MAX_WRITING = 64;
-/** A Yjs state vector with no clients: "send me everything". */
-const EMPTY_STATE_VECTOR = Uint8Array.of(0);
 
 export class SyncEngine {
   readonly docs: Docs;
@@ -78,13 +70,7 @@ export class SyncEngine {
   private readonly synced = new Set<string>();
   private readonly subscribed = new Set<string>();
   private readonly stepped = new Set<string>();
-  /** Step 1 requests waiting for a slot (a Set keeps their order), and those
-   * whose step 2 is outstanding: asking for a whole vault at once would have
-   * the relay queue thousands of replies and drop us as too slow (4429). */
-  private readonly stepQueue = new Set<string>();
-  private readonly stepping = new Set<string>();
-  /** Docs with updates waiting for a write slot (see `pumpWrites`). */
-  private readonly writeQueue = new Set<string>();
+  private readonly flow: Flow;
   private round: { epoch: string; cursor: number; waiting: Set<string> } | undefined;
   private frames: Promise<void> = Promise.resolve();
   private framesBusy = 0;
@@ -103,6 +89,11 @@ export class SyncEngine {
     this.outbox = new Outbox(opts.store);
     this.http = new RelayHttp(opts.relayUrl, opts.vaultId, opts.token, opts.fetch);
     this.disk = new DiskMirror(this, opts.vault, opts.blobs ?? this.http, this.log, opts.clock, opts.filter);
+    this.flow = new Flow(this.outbox, {
+      send: (frame) => this.link.send(frame),
+      stateVector: (doc) => this.docs.stateVector(doc),
+      follow: (doc) => this.subscribe(doc, false),
+    });
     this.link = new Link(opts.transport, () => this.wsUrl(), opts.clock, this.log, {
       onUp: () => this.log.info('connected'),
       onFrame: (f) => this.enqueue(() => this.onFrame(f)),
@@ -176,20 +167,10 @@ export class SyncEngine {
   /** A local change to `doc`: persisted, counted as pending, sent when online. */
   localUpdate(doc: string, update: Uint8Array): void {
     this.changes++;
-    const { item, saved } = this.outbox.add(doc, update);
+    const { saved } = this.outbox.add(doc, update);
     saved.catch((e) => this.log.error(`cannot persist an update: ${String(e)}`));
     void this.docs.persist(doc);
-    if (this.link.connected && this.scope) {
-      // Typing into a doc already in flight is never held back; a burst over
-      // many docs (an import, a first sync) waits for write slots.
-      if (this.writeQueue.size === 0 && (this.outbox.docsInFlight() < MAX_WRITING || this.outbox.docInFlight(doc))) {
-        this.outbox.recordWrite(doc, [item]);
-        this.subscribe(doc, false);
-        this.link.send(encodeUpdate(doc, update));
-      } else {
-        this.writeQueue.add(doc);
-      }
-    }
+    if (this.link.connected && this.scope) this.flow.write(doc);
     if (doc !== INDEX) {
       // Peers' cursors are relative positions: the edit may have moved them.
       this.sessionFor(doc)?.presence.refresh();
@@ -365,7 +346,7 @@ export class SyncEngine {
       case 'update':
         await this.applyRemote(doc, f.payload);
         if (f.kind === 'step2') {
-          if (this.stepping.delete(doc)) this.pumpSteps();
+          this.flow.answered(doc);
           this.synced.add(doc);
           this.roundDone(doc);
           if (doc === INDEX) this.disk.indexSynced();
@@ -378,7 +359,7 @@ export class SyncEngine {
         return;
       case 'ack':
         await this.outbox.ack(doc, f.seq);
-        this.pumpWrites();
+        this.flow.pumpWrites();
         return;
       case 'error':
         return this.onError(doc, f.code, f.seq, f.text);
@@ -402,8 +383,7 @@ export class SyncEngine {
     this.log.info(`hello from ${server}: scope ${scope}`);
     this.subscribe(INDEX, true);
     // Unacknowledged updates go out again: the relay applies them idempotently.
-    for (const doc of this.outbox.docsWithPending()) this.writeQueue.add(doc);
-    this.pumpWrites();
+    this.flow.writeAll(this.outbox.docsWithPending());
     for (const s of this.sessions.values()) {
       this.subscribe(s.docId, true);
       this.link.send(encodeQueryAwareness(s.docId));
@@ -479,10 +459,10 @@ export class SyncEngine {
     this.log.warn(`relay refused ${seq ? `write ${seq} of ` : ''}${doc || 'the connection'}: ${code}: ${text}`);
     if (seq > 0) {
       await this.outbox.reject(doc, seq, code, text);
-      this.pumpWrites();
+      this.flow.pumpWrites();
     }
     // A refused doc (quarantined, bad id) answers no step 2: free its slot.
-    else if (this.stepping.delete(doc)) this.pumpSteps();
+    else this.flow.answered(doc);
     // A read-only token is a state of its own (shown as Read-only), not an error.
     if (code !== 'permission-denied') this.lastError = `${code}: ${text}`;
   }
@@ -516,49 +496,15 @@ export class SyncEngine {
     this.subscribed.add(doc);
     if (!step1 || this.stepped.has(doc)) return false;
     this.stepped.add(doc);
-    this.stepQueue.add(doc);
-    this.pumpSteps();
+    this.flow.ask(doc);
     return true;
   }
 
-  /** Sends queued step 1 requests while fewer than MAX_STEPPING are unanswered. */
-  private pumpSteps(): void {
-    while (this.stepping.size < MAX_STEPPING) {
-      const next = this.stepQueue.values().next();
-      if (next.done) return;
-      const doc = next.value;
-      this.stepQueue.delete(doc);
-      this.stepping.add(doc);
-      // The state vector as of sending; a doc not in memory asks for everything.
-      this.link.send(encodeStep1(doc, this.docs.stateVector(doc) ?? EMPTY_STATE_VECTOR));
-    }
-  }
-
-  /** Sends queued docs' unsent updates (merged, one write per doc) while
-   * fewer than MAX_WRITING docs await an ack: thousands of acks at once would
-   * overflow the relay's queue for this socket just as step 2 replies would. */
-  private pumpWrites(): void {
-    while (this.outbox.docsInFlight() < MAX_WRITING) {
-      const next = this.writeQueue.values().next();
-      if (next.done) return;
-      const doc = next.value;
-      this.writeQueue.delete(doc);
-      const items = this.outbox.unsent(doc);
-      if (items.length === 0) continue;
-      const update = items.length === 1 ? items[0]!.update : mergeUpdates(items.map((i) => i.update));
-      this.outbox.recordWrite(doc, items);
-      this.subscribe(doc, false);
-      this.link.send(encodeUpdate(doc, update));
-    }
-  }
-
   private resetSubscriptions(): void {
-    this.writeQueue.clear();
+    this.flow.reset();
     this.synced.clear();
     this.subscribed.clear();
     this.stepped.clear();
-    this.stepQueue.clear();
-    this.stepping.clear();
   }
 
   // ---- waiting ------------------------------------------------------------------
@@ -570,7 +516,7 @@ export class SyncEngine {
       this.round === undefined &&
       this.framesBusy === 0 &&
       !this.outbox.inFlight() &&
-      this.writeQueue.size === 0 &&
+      this.flow.idle() &&
       this.outbox.unsettledCount() === 0 &&
       this.disk.isIdle()
     );
