@@ -527,6 +527,15 @@ fn a_vault_session_not_following_a_doc_is_told_it_changed_once_the_change_is_dur
     join_vault(&mut r, 1, Scope::Write);
     join_vault(&mut r, 2, Scope::Read);
     join_vault(&mut r, 3, Scope::Read);
+    // Announcements go only to sessions whose first changes-since was answered.
+    let ask = Message::ChangesSince {
+        epoch: "epoch-1",
+        cursor: 0,
+    }
+    .to_vault_frame("");
+    for s in 1..=3 {
+        r.receive(s, &ask, 0);
+    }
     open_empty(&mut r, 1, NOTE);
     open_empty(&mut r, 3, NOTE);
     let doc = client_doc(10);

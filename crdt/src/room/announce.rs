@@ -8,6 +8,11 @@
 //! naming it, with the new cursor. The client then asks for the doc with
 //! sync step 1 and follows it from there on: each session is nudged about a
 //! doc at most once per connection until it follows it.
+//!
+//! Only sessions with a baseline are nudged: a device stores the cursor of a
+//! `changes` frame once it has fetched what the frame lists, so a cursor must
+//! never reach a session before the answer to its first `changes-since` has
+//! listed everything it missed while offline.
 
 use super::outbound::send;
 use super::{Effect, Endpoint, Room};
@@ -34,7 +39,10 @@ impl Room {
         changed.sort_unstable();
         changed.dedup();
         for (id, session) in &self.sessions {
-            if session.endpoint != Endpoint::Vault {
+            // A session whose first `changes-since` is unanswered gets
+            // nothing: its answer will list these docs, and a cursor sent
+            // before it would pass changes the device never fetched.
+            if session.endpoint != Endpoint::Vault || !session.baseline {
                 continue;
             }
             let docs: Vec<&str> = changed

@@ -35,6 +35,11 @@ impl Room {
                 docs,
             };
             out.push(send(session, reply.to_vault_frame(VAULT_LEVEL)));
+            // From here on the session has a baseline: every change after
+            // `now_cursor` reaches it as a live update or an announcement.
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.baseline = true;
+            }
         }
         // Other vault-level messages from a client carry nothing for the relay.
     }

@@ -30,6 +30,12 @@ pub struct SessionRecord {
     /// Docs the session receives updates for.
     #[serde(default)]
     pub docs: BTreeSet<String>,
+    /// Whether the session's first `changes-since` was answered, so it may
+    /// receive announcements. A record saved before this field existed reads
+    /// as `false`: the device then learns of changes from its next
+    /// `changes-since`, never from a cursor that could skip one.
+    #[serde(default)]
+    pub baseline: bool,
 }
 
 impl SessionRecord {
@@ -56,6 +62,7 @@ impl Room {
             token_id: s.token_id.clone(),
             writes: s.writes.iter().map(|(d, n)| (d.clone(), *n)).collect(),
             docs: s.docs.iter().cloned().collect(),
+            baseline: s.baseline,
         })
     }
 
@@ -83,6 +90,7 @@ impl Room {
                 token_id: record.token_id,
                 writes: record.writes.into_iter().collect(),
                 docs,
+                baseline: record.baseline,
             },
         );
     }

@@ -51,6 +51,10 @@ struct Session {
     writes: HashMap<String, u64>,
     /// Docs this session receives updates for.
     docs: HashSet<String>,
+    /// Whether this (vault) session's first `changes-since` was answered.
+    /// Until then it gets no announcements: an announcement's cursor would
+    /// let the device skip changes made before it connected (issue 15).
+    baseline: bool,
 }
 
 /// Work that arrived for a doc while it was loading.
@@ -208,6 +212,7 @@ impl Room {
             token_id,
             writes: HashMap::new(),
             docs: HashSet::new(),
+            baseline: false,
         };
         match endpoint {
             Endpoint::Vault => {
