@@ -78,6 +78,10 @@ pub fn all() -> Vec<Case> {
             "changes-since with a wrong epoch resets and lists every doc",
             sync::changes_since_wrong_epoch_resets
         ),
+        case!(
+            "no changes frame reaches a vault session before its first changes-since is answered",
+            sync::no_announcement_before_the_first_changes_since_is_answered
+        ),
         // The doc endpoint.
         case!(
             "doc endpoint sends sync step 1 as its first frame",

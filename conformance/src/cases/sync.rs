@@ -252,3 +252,43 @@ pub async fn doc_and_vault_clients_see_each_other(t: Target) -> Result<()> {
     late.send(&Message::Sync(SyncMessage::Step1(&[0]))).await?;
     late.wait_text("from yjs + from plugin").await
 }
+
+/// A vault session gets no `changes` frame before the answer to its first
+/// changes-since: such a frame's cursor would let a device skip the changes
+/// made while it was offline (issue 15). After the answer, changes to docs
+/// it does not follow are announced.
+pub async fn no_announcement_before_the_first_changes_since_is_answered(t: Target) -> Result<()> {
+    let vault = fresh_vault();
+    let (x, y) = (fresh_doc(), fresh_doc());
+    let mut b = t.vault_client(&vault, Scope::Read).await?;
+    let (epoch, start) = (b.hello.epoch.clone(), b.hello.cursor);
+    let mut a = t.vault_client(&vault, Scope::Write).await?;
+    let seq = a.append(&x, "durable before b asked").await?;
+    a.wait_ack(&x, seq).await?;
+    // A round trip on another doc: everything the relay sent b before it has arrived.
+    b.open_and_sync(&y).await?;
+    ensure(b.changes.is_empty(), || {
+        format!(
+            "a changes frame reached a session that had not asked yet: {:?}",
+            b.changes
+        )
+    })?;
+    let answer = b.changes_since(&epoch, start).await?;
+    ensure(answer.docs == vec![x.clone()], || {
+        format!("the answer must list {x}, got {answer:?}")
+    })?;
+    let seq = a.append(&x, ", and after").await?;
+    a.wait_ack(&x, seq).await?;
+    let before = b.changes.len();
+    b.wait_for("an announcement of the change to x", |c| {
+        c.changes.len() > before
+    })
+    .await?;
+    let announced = b.changes[before].clone();
+    ensure(announced.docs == vec![x.clone()], || {
+        format!("the announcement must name {x}, got {announced:?}")
+    })?;
+    ensure(announced.cursor > answer.cursor, || {
+        format!("the announcement's cursor must pass the answer's: {announced:?} after {answer:?}")
+    })
+}

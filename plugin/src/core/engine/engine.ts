@@ -72,6 +72,9 @@ export class SyncEngine {
   private readonly stepped = new Set<string>();
   private readonly flow: Flow;
   private round: { epoch: string; cursor: number; waiting: Set<string> } | undefined;
+  /** Cursor stores in progress (see commitCursor), chained so they land in order. */
+  private commits: Promise<void> = Promise.resolve();
+  private committing = 0;
   private frames: Promise<void> = Promise.resolve();
   private framesBusy = 0;
   private readonly sessions = new Map<string, OpenNote>();
@@ -417,11 +420,36 @@ export class SyncEngine {
     if (!r || r.waiting.has('?changes')) return;
     r.waiting.delete(doc);
     if (r.waiting.size > 0) return;
+    // The relay never lists a doc this socket follows: a followed doc whose
+    // step 2 is still out may hold a change the cursor covers.
+    for (const d of this.stepped) if (!this.synced.has(d)) return;
     this.round = undefined;
-    this.meta.data.epoch = r.epoch;
-    this.meta.data.cursor = r.cursor;
-    // The cursor is saved only after the docs it covers are stored.
-    void Promise.all([this.docs.persist(INDEX), this.disk.idle()]).then(() => this.meta.save());
+    this.commitCursor(r.epoch, r.cursor);
+  }
+
+  /**
+   * Stores a cursor once the docs it covers are stored: the meta record
+   * (saved for other reasons too) must never hold a cursor past a doc whose
+   * state is not yet in the local store, or a crash or a dropped socket
+   * would resume past changes this device never kept (issue 15).
+   */
+  private commitCursor(epoch: string, cursor: number): void {
+    this.committing++;
+    this.commits = this.commits
+      .then(async () => {
+        // A write that starts after this call takes every doc changed so far.
+        await Promise.all([this.docs.persist(INDEX), this.disk.idle()]);
+        const m = this.meta.data;
+        if (m.epoch === epoch && m.cursor >= cursor) return;
+        m.epoch = epoch;
+        m.cursor = cursor;
+        await this.meta.save();
+      })
+      .catch((e) => this.log.warn(`storing the change cursor failed: ${String(e)}`))
+      .finally(() => {
+        this.committing--;
+        this.checkWaiters();
+      });
   }
 
   private async onStep1(doc: string, sv: Uint8Array): Promise<void> {
@@ -514,6 +542,7 @@ export class SyncEngine {
       this.link.connected &&
       this.scope !== '' &&
       this.round === undefined &&
+      this.committing === 0 &&
       this.framesBusy === 0 &&
       !this.outbox.inFlight() &&
       this.flow.idle() &&
