@@ -265,8 +265,11 @@ pub async fn no_announcement_before_the_first_changes_since_is_answered(t: Targe
     let mut a = t.vault_client(&vault, Scope::Write).await?;
     let seq = a.append(&x, "durable before b asked").await?;
     a.wait_ack(&x, seq).await?;
-    // A round trip on another doc: everything the relay sent b before it has arrived.
-    b.open_and_sync(&y).await?;
+    // A round trip on another doc (not a changes-since, which would be an
+    // answer): everything the relay sent b before its step 2 has arrived.
+    b.open(&y).await?;
+    b.wait_for("sync step 2 for y", |c| c.synced.contains_key(&y))
+        .await?;
     ensure(b.changes.is_empty(), || {
         format!(
             "a changes frame reached a session that had not asked yet: {:?}",
