@@ -124,6 +124,13 @@ pub struct ServeArgs {
     /// Accept connections without a token. For local experiments only.
     #[arg(long, env = "TESSERA_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
+    /// Create a vault on the first request whose token is valid for it.
+    /// Off by default: vaults are created by an admin (`default` on first
+    /// start, `POST /v1/vaults/{vault}` with an admin token), and a valid
+    /// token for any other vault gets 404. For test suites that use a fresh
+    /// vault per case.
+    #[arg(long, env = "TESSERA_AUTO_CREATE_VAULTS")]
+    pub auto_create_vaults: bool,
 }
 
 impl ServeArgs {

@@ -46,7 +46,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dormant_after: args.dormant_after,
         wal: WalOptions::default(),
     };
-    let vaults = Arc::new(Vaults::new(deps));
+    let vaults = Arc::new(Vaults::new(deps).auto_create(args.auto_create_vaults));
+    // The one vault that exists without an admin asking: the first start's
+    // `default`, whose tokens print below. Creating it again is a no-op.
+    vaults
+        .create(&tessera_crdt::keys::VaultId::new("default")?)
+        .await
+        .context("creating the default vault")?;
     let state = AppState {
         vaults: vaults.clone(),
         auth,
