@@ -121,9 +121,10 @@ pub struct Door<'a> {
 
 /// Classifies a vault request and checks its token, before anything is read.
 ///
-/// Order matters: the token comes first, so a request without a valid token
-/// learns nothing (not whether the vault id is well formed, nor the limits)
-/// and costs nothing but this call. Then the declared body length.
+/// The vault id's syntax is checked first (pure: a malformed id names no
+/// vault, so `bad-vault-id` tells the client more than a token refusal
+/// would), then the token, then the declared body length: a request without
+/// a valid token costs nothing but this call.
 pub fn admit(
     matched: &Matched,
     door: Door<'_>,
@@ -136,6 +137,8 @@ pub fn admit(
             "no such endpoint; see docs/http-api.md",
         ));
     };
+    let vault = VaultId::new(raw_vault)
+        .map_err(|e| ApiError::bad_request("bad-vault-id", e.to_string()))?;
     let claims = match keys {
         Keys::Tokens(key) => {
             let token =
@@ -151,8 +154,6 @@ pub fn admit(
             device: None,
         },
     };
-    let vault = VaultId::new(raw_vault)
-        .map_err(|e| ApiError::bad_request("bad-vault-id", e.to_string()))?;
     let body = matched.route.body_limit(max_blob_bytes);
     body.check_declared(door.content_length)?;
     Ok(Admitted {

@@ -33,8 +33,7 @@ fn every_vault_route_without_a_token_is_refused_with_401_before_anything_else() 
         ("POST", "/v1/vaults/x/revoke"),
         ("GET", "/v1/vaults/x/history"),
         ("POST", "/v1/vaults/x/restore"),
-        // A malformed vault id is not even looked at without a token.
-        ("POST", "/v1/vaults/Not_A_Vault/tokens"),
+        ("POST", "/v1/vaults/x"),
     ] {
         let e = admit(
             &route(method, path),
@@ -53,6 +52,19 @@ fn every_vault_route_without_a_token_is_refused_with_401_before_anything_else() 
             "{method} {path}"
         );
     }
+}
+
+#[test]
+fn a_malformed_vault_id_is_refused_as_such_whatever_the_token() {
+    let e = admit(
+        &route("GET", "/v1/vaults/Upper-Case/ws"),
+        Door::default(),
+        Keys::Tokens(&key()),
+        1,
+        2_000,
+    )
+    .expect_err("bad id");
+    assert_eq!((e.status, e.code), (400, "bad-vault-id"));
 }
 
 #[test]
