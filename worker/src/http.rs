@@ -328,8 +328,9 @@ async fn upgrade(
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let pair = WebSocketPair::new().map_err(internal)?;
     obj.state.accept_web_socket(&pair.server);
+    let expiry_ms = claims.exp.map(|exp| exp.saturating_mul(1000));
     pair.server
-        .serialize_attachment(session.to_string())
+        .serialize_attachment(crate::object::attachment(session, expiry_ms))
         .map_err(internal)?;
     let now = now_ms();
     let effects = obj

@@ -164,6 +164,16 @@ pub fn admit(
     })
 }
 
+/// Why a socket is closed (with 4401) when its token expires.
+pub const EXPIRED_REASON: &str = "the access token expired; reconnect with a fresh token";
+
+/// Seconds from `now_secs` until an open socket authenticated by `claims`
+/// must be closed, or `None` for a token that never expires. A socket never
+/// outlives its token: 0 means close now.
+pub fn socket_deadline(claims: &Claims, now_secs: u64) -> Option<u64> {
+    claims.exp.map(|exp| exp.saturating_sub(now_secs))
+}
+
 #[cfg(test)]
 #[path = "../tests/api.rs"]
 mod tests;

@@ -169,3 +169,12 @@ fn with_authentication_disabled_everyone_is_admin_of_a_well_formed_vault() {
     assert_eq!(a.claims.scope, Scope::Admin);
     assert_eq!(a.vault.as_str(), "v");
 }
+
+#[test]
+fn a_socket_is_closed_when_its_token_expires_and_never_for_a_token_without_expiry() {
+    let claims = Claims::new("v", Scope::Read, 1_000, Some(60), None).expect("claims");
+    assert_eq!(socket_deadline(&claims, 1_010), Some(50));
+    assert_eq!(socket_deadline(&claims, 5_000), Some(0));
+    let forever = Claims::new("v", Scope::Read, 1_000, None, None).expect("claims");
+    assert_eq!(socket_deadline(&forever, 5_000), None);
+}
