@@ -324,3 +324,31 @@ async fn a_json_body_that_is_not_what_the_route_takes_is_refused_with_a_short_ex
     let body = resp.text().await.expect("body");
     assert!(body.len() < 512, "{} bytes came back", body.len());
 }
+
+#[tokio::test]
+async fn a_socket_is_closed_with_4401_when_its_token_expires() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let relay = Relay::start(&tmp.path().join("data"), &[], &strict()).await;
+    let target = Target::new(&relay.base, SECRET);
+    let claims = tessera_crdt::token::Claims::new(
+        "default",
+        Scope::Read,
+        tessera_conformance::now_secs(),
+        Some(1),
+        None,
+    )
+    .expect("claims");
+    let mut client = tessera_conformance::client::VaultClient::connect_with_token(
+        &relay.base,
+        "default",
+        &target.mint(&claims),
+    )
+    .await
+    .expect("connects");
+    let (code, reason) = client
+        .wait_close()
+        .await
+        .expect("the relay closes the socket");
+    assert_eq!(code, 4401, "{reason}");
+    assert!(!reason.is_empty());
+}

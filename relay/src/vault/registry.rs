@@ -89,6 +89,26 @@ impl Vaults {
         total
     }
 
+    /// Re-reads every running vault's revocation list from storage and
+    /// applies ids revoked elsewhere (the CLI without `--url`, another relay):
+    /// their tokens are refused from now on and their sockets close with 4403.
+    pub async fn refresh_revocations(&self) {
+        for v in self.all().await {
+            match persist::read_revocations(self.deps.store.as_ref(), &v.id).await {
+                Ok(Some(stored)) => {
+                    let known = v.revocations();
+                    for id in stored.iter().filter(|id| !known.is_revoked(id)) {
+                        v.revoke(id).await;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(vault = %v.id, error = %e, "re-reading revocations failed; retried on the next poll")
+                }
+            }
+        }
+    }
+
     /// Closes every socket of every vault with 1001 (shutdown).
     pub async fn going_away(&self) {
         for v in self.all().await {
