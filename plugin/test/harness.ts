@@ -41,7 +41,7 @@ export class Relay {
       BIN,
       ['serve', '--listen', `127.0.0.1:${port}`, '--data', dir, '--secret', SECRET,
         '--snapshot-debounce', '200ms', '--snapshot-max-delay', '1s'],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', TESSERA_AUTO_CREATE_VAULTS: 'true' } },
     );
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => {
