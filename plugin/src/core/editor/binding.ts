@@ -44,6 +44,26 @@ export function tesseraBinding(session: NoteSession, options: BindingOptions = {
   return [peerField, plugin, readOnly];
 }
 
+function showsSession(session: NoteSession, path: string | undefined): boolean {
+  if (path === undefined) return false;
+  return session.shows ? session.shows(path) : path === session.path;
+}
+
+/**
+ * A change that leaves the editor showing exactly the CRDT's text, made on an
+ * editor that did not show it before, adds nothing: the CRDT already has it.
+ * This is how a second pane of the same note looks when the host copies the
+ * first pane's typing (or the remote changes the first pane received) into
+ * it — Obsidian does so with plain transactions — and forwarding it would
+ * insert the text twice (issue 12.2). Genuine typing starts from the CRDT's
+ * text, so the cheap length test settles almost every keystroke.
+ */
+function mirrorsSession(tr: Transaction, session: NoteSession): boolean {
+  const text = session.text();
+  if (tr.newDoc.length !== text.length) return false;
+  return tr.newDoc.toString() === text && tr.startState.doc.toString() !== text;
+}
+
 class SessionBinding implements PluginValue {
   private readonly unsubscribe: Array<() => void> = [];
   /** Work that arrived while CodeMirror was updating (dispatching then throws). */
@@ -81,11 +101,11 @@ class SessionBinding implements PluginValue {
     this.updating = true;
     try {
       for (const tr of update.transactions) {
-        if (this.options.pathOf && this.options.pathOf(tr.state) !== this.session.path) {
+        if (this.options.pathOf && !showsSession(this.session, this.options.pathOf(tr.state))) {
           this.stop();
           return;
         }
-        if (tr.docChanged && !isTesseraRemote(tr)) {
+        if (tr.docChanged && !isTesseraRemote(tr) && !mirrorsSession(tr, this.session)) {
           this.session.applyLocalEdits(changesToEdits(tr.changes, update.state.lineBreak));
         }
       }
