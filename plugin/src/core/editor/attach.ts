@@ -11,7 +11,7 @@ import type { NoteSession } from '../contract';
 import { tesseraBinding, type BindingOptions } from './binding';
 import { changesToEdits } from './changes';
 
-export interface AttachOptions extends BindingOptions {
+export interface AttachOptions extends Omit<BindingOptions, 'binds'> {
   /** The vault path the editor state shows, or undefined (not a synced note). */
   pathOf(state: EditorState): string | undefined;
   /**

@@ -24,6 +24,11 @@ export interface BindingOptions {
    * written into the old note).
    */
   pathOf?: (state: EditorState) => string | undefined;
+  /**
+   * Is this view the note's own editor? A nested editor built from the host
+   * editor's state inherits this binding too (issue 12.1): it stops at once.
+   */
+  binds?: (view: EditorView) => boolean;
   /** Told about a delta that did not fit the editor; the editor was reset to the CRDT's text. */
   onResync?: (reason: string) => void;
 }
@@ -85,6 +90,7 @@ class SessionBinding implements PluginValue {
     // no socket message) can run in between.
     this.updating = true;
     this.queued.push(() => {
+      if (this.options.binds && !this.options.binds(this.view)) return this.stop();
       this.alignWithSession('attach');
       this.reportSelection();
     });
@@ -98,6 +104,7 @@ class SessionBinding implements PluginValue {
 
   update(update: ViewUpdate): void {
     if (this.stopped) return;
+    if (this.options.binds && !this.options.binds(this.view)) return this.stop();
     this.updating = true;
     try {
       for (const tr of update.transactions) {
