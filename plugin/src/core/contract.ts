@@ -42,4 +42,10 @@ export interface NoteSession {
   close(): void;
   /** True once closed, by the editor or by the engine stopping (e.g. new settings). */
   readonly closed?: boolean;
+  /**
+   * Does an editor showing `path` still show this note? True for the note's
+   * path and, during a rename (local or from a collaborator), for the path
+   * on either side of it. Without it, only `path` itself matches.
+   */
+  shows?(path: string): boolean;
 }

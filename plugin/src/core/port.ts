@@ -70,7 +70,8 @@ export interface EnginePort {
    * A session for a note opened in an editor; undefined when the path is not
    * synced. While a session is open the engine never writes that file.
    */
-  openNote(path: string): Promise<NoteSession | undefined>;
+  /** `editorText`: what the opening editor shows (its typing is kept, see attach.ts). */
+  openNote(path: string, editorText?: string): Promise<NoteSession | undefined>;
 
   /** New settings (from the settings tab); the engine reconnects if needed. */
   applySettings(settings: TesseraSettings): void;

@@ -160,11 +160,11 @@ export class SyncService implements EnginePort {
     await engine.resolveConflict(c.id, keep);
   }
 
-  async openNote(path: string): Promise<NoteSession | undefined> {
+  async openNote(path: string, editorText?: string): Promise<NoteSession | undefined> {
     const engine = this.engine;
     if (!engine) return undefined;
     try {
-      return await engine.openNote(path);
+      return await engine.openNote(path, editorText);
     } catch (e) {
       this.logger.warn(`cannot open ${path} for live editing: ${String(e)}`);
       return undefined;

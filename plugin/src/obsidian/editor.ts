@@ -20,7 +20,8 @@ export function registerBinding(plugin: Plugin, engine: () => EnginePort, log: (
   plugin.registerEditorExtension(
     tesseraAttacher({
       pathOf: notePathOf,
-      open: (path) => engine().openNote(path),
+      open: (path, editorText) => engine().openNote(path, editorText),
+      binds: isNoteEditor,
       onResync: (reason) => log(`editor re-aligned with the CRDT: ${reason}`),
       onError: (path, error) => log(`could not open ${path} for sync: ${error instanceof Error ? error.message : String(error)}`),
     }),
@@ -31,6 +32,20 @@ export function registerBinding(plugin: Plugin, engine: () => EnginePort, log: (
 function notePathOf(state: EditorState): string | undefined {
   const file = state.field(editorInfoField, false)?.file;
   return file && file.extension === 'md' ? file.path : undefined;
+}
+
+/**
+ * Only the editor a MarkdownFileInfo owns binds. Obsidian builds nested
+ * EditorViews (a Live Preview table cell, footnote editors) from the host
+ * editor's state, so they inherit `editorInfoField` — the host's info, whose
+ * `editor` wraps the host's EditorView, not theirs. A hover popover or a
+ * second pane has its own info and editor and binds with its own handle.
+ * (`editor?: Editor` on MarkdownFileInfo, obsidian.d.ts; `cm` as above.)
+ */
+function isNoteEditor(view: EditorView): boolean {
+  const editor = view.state.field(editorInfoField, false)?.editor;
+  const cm: unknown = (editor as unknown as { cm?: unknown } | undefined)?.cm;
+  return cm === view;
 }
 
 /** Asks every open Markdown editor without a session to open its note again. */

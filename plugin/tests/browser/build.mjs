@@ -12,7 +12,7 @@ if (!existsSync(pkg)) {
   process.exit(1);
 }
 await build({
-  entryPoints: [join(here, 'page.ts'), join(here, 'attach-page.ts')],
+  entryPoints: [join(here, 'page.ts'), join(here, 'attach-page.ts'), join(here, 'nested-page.ts')],
   outdir: join(here, 'dist'),
   bundle: true,
   format: 'iife',

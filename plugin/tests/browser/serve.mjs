@@ -10,6 +10,8 @@ const files = {
   '/page.js': ['dist/page.js', 'text/javascript'],
   '/attach': ['attach.html', 'text/html'],
   '/attach-page.js': ['dist/attach-page.js', 'text/javascript'],
+  '/nested': ['nested.html', 'text/html'],
+  '/nested-page.js': ['dist/nested-page.js', 'text/javascript'],
   '/styles.css': ['../../styles.css', 'text/css'],
 };
 

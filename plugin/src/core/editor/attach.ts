@@ -11,11 +11,25 @@ import type { NoteSession } from '../contract';
 import { tesseraBinding, type BindingOptions } from './binding';
 import { changesToEdits } from './changes';
 
-export interface AttachOptions extends BindingOptions {
+export interface AttachOptions extends Omit<BindingOptions, 'binds'> {
   /** The vault path the editor state shows, or undefined (not a synced note). */
   pathOf(state: EditorState): string | undefined;
-  /** A session for `path`, or undefined when the note is not synced (ignored, excluded, offline before first sync). */
-  open(path: string): Promise<NoteSession | undefined>;
+  /**
+   * A session for `path`, or undefined when the note is not synced (ignored,
+   * excluded, offline before first sync). `editorText` is what the editor
+   * shows: typing not yet saved or not yet imported, which the engine merges
+   * into the note instead of letting the CRDT's text overwrite it (issue 12.5).
+   */
+  open(path: string, editorText: string): Promise<NoteSession | undefined>;
+  /**
+   * Is this the editor of its note, rather than an editor nested in it? A
+   * host embeds editors (a table cell, a footnote) that inherit the host
+   * editor's state fields — and so its path — but show only a fragment of
+   * the note; binding one would apply fragment offsets to the whole note
+   * (issue 12.1). Asked once, a microtask after the editor is created, when
+   * the host has finished wiring the editor up. Absent: every editor binds.
+   */
+  binds?(view: EditorView): boolean;
   onError?(path: string, error: unknown): void;
 }
 
@@ -41,21 +55,37 @@ class Attacher implements PluginValue {
   /** The text when the open started, and what the user typed while waiting. */
   private openedOn: string | null = null;
   private typedWhileOpening: ChangeSet | null = null;
+  /** Undecided until `binds` has answered; a nested editor never binds. */
+  private binds: boolean | undefined;
 
   constructor(
     private readonly view: EditorView,
     private readonly slot: Compartment,
     private readonly options: AttachOptions,
   ) {
-    this.follow(options.pathOf(view.state));
+    const decide = options.binds;
+    if (!decide) {
+      this.binds = true;
+      this.follow(options.pathOf(view.state));
+      return;
+    }
+    queueMicrotask(() => {
+      if (this.destroyed) return;
+      this.binds = decide(view);
+      if (this.binds) this.follow(options.pathOf(view.state));
+    });
   }
 
   update(update: ViewUpdate): void {
+    if (!this.binds) return;
     if (this.typedWhileOpening && update.docChanged) {
       this.typedWhileOpening = this.typedWhileOpening.compose(update.changes);
     }
     const path = this.options.pathOf(update.state);
-    if (path !== this.path) this.follow(path);
+    if (path !== this.path && path !== undefined && this.session && !this.session.closed && this.session.shows?.(path)) {
+      // A rename (here or by a collaborator): still the same note, keep its session (issue 12.4).
+      this.path = path;
+    } else if (path !== this.path) this.follow(path);
     // A session the engine closed (it restarted with new settings) is as good as none.
     else if (path !== undefined && (!this.session || this.session.closed) && this.openedOn === null && retried(update))
       this.follow(path);
@@ -87,7 +117,7 @@ class Attacher implements PluginValue {
     if (path === undefined) return;
     this.openedOn = this.view.state.doc.toString();
     this.typedWhileOpening = ChangeSet.empty(this.openedOn.length);
-    this.options.open(path).then(
+    this.options.open(path, this.openedOn).then(
       (session) => this.attach(generation, session),
       (error: unknown) => {
         if (generation !== this.generation) return;

@@ -24,6 +24,11 @@ export interface BindingOptions {
    * written into the old note).
    */
   pathOf?: (state: EditorState) => string | undefined;
+  /**
+   * Is this view the note's own editor? A nested editor built from the host
+   * editor's state inherits this binding too (issue 12.1): it stops at once.
+   */
+  binds?: (view: EditorView) => boolean;
   /** Told about a delta that did not fit the editor; the editor was reset to the CRDT's text. */
   onResync?: (reason: string) => void;
 }
@@ -42,6 +47,26 @@ export function tesseraBinding(session: NoteSession, options: BindingOptions = {
   // A read-only device's typing would never reach anyone: refuse it in the editor.
   const readOnly = session.readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [];
   return [peerField, plugin, readOnly];
+}
+
+function showsSession(session: NoteSession, path: string | undefined): boolean {
+  if (path === undefined) return false;
+  return session.shows ? session.shows(path) : path === session.path;
+}
+
+/**
+ * A change that leaves the editor showing exactly the CRDT's text, made on an
+ * editor that did not show it before, adds nothing: the CRDT already has it.
+ * This is how a second pane of the same note looks when the host copies the
+ * first pane's typing (or the remote changes the first pane received) into
+ * it — Obsidian does so with plain transactions — and forwarding it would
+ * insert the text twice (issue 12.2). Genuine typing starts from the CRDT's
+ * text, so the cheap length test settles almost every keystroke.
+ */
+function mirrorsSession(tr: Transaction, session: NoteSession): boolean {
+  const text = session.text();
+  if (tr.newDoc.length !== text.length) return false;
+  return tr.newDoc.toString() === text && tr.startState.doc.toString() !== text;
 }
 
 class SessionBinding implements PluginValue {
@@ -65,6 +90,7 @@ class SessionBinding implements PluginValue {
     // no socket message) can run in between.
     this.updating = true;
     this.queued.push(() => {
+      if (this.options.binds && !this.options.binds(this.view)) return this.stop();
       this.alignWithSession('attach');
       this.reportSelection();
     });
@@ -78,14 +104,15 @@ class SessionBinding implements PluginValue {
 
   update(update: ViewUpdate): void {
     if (this.stopped) return;
+    if (this.options.binds && !this.options.binds(this.view)) return this.stop();
     this.updating = true;
     try {
       for (const tr of update.transactions) {
-        if (this.options.pathOf && this.options.pathOf(tr.state) !== this.session.path) {
+        if (this.options.pathOf && !showsSession(this.session, this.options.pathOf(tr.state))) {
           this.stop();
           return;
         }
-        if (tr.docChanged && !isTesseraRemote(tr)) {
+        if (tr.docChanged && !isTesseraRemote(tr) && !mirrorsSession(tr, this.session)) {
           this.session.applyLocalEdits(changesToEdits(tr.changes, update.state.lineBreak));
         }
       }

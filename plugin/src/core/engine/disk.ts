@@ -34,6 +34,17 @@ export class DiskMirror {
   private readonly diskText = new Map<string, string>();
   /** note id → its recent texts and their hashes (editor saves may lag the CRDT). */
   private readonly recent = new Map<string, { hash: string; text: string }[]>();
+  /**
+   * note id → the hash of every text the note had while an editor showed it.
+   * Obsidian's autosave writes the buffer whenever typing pauses, and the
+   * disk queue may reach that write many keystrokes later: such a save is the
+   * editor's own past and must never be merged back as an outside edit (which
+   * would undo the typing since). RECENT bounds the texts kept for merging;
+   * the hashes are kept for as long as the note is open (issue 12.3).
+   */
+  private readonly seenWhileOpen = new Map<string, Set<string>>();
+  /** disk path → the path it had before a rename whose event is still queued. */
+  private readonly renamedFrom = new Map<string, string>();
   readonly attachments: Attachments;
   private readonly writeSoon = new Set<string>();
   /** Winners of a path conflict we lost, whose text must arrive before we merge into them. */
@@ -64,7 +75,12 @@ export class DiskMirror {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.vault.onEvent((e) => this.run(() => this.onEvent(e)));
+    this.unsubscribe = this.vault.onEvent((e) => {
+      // Recorded at once, not when the queue reaches the event: an open
+      // editor already shows the new path and must keep its note meanwhile.
+      if (e.type === 'rename') this.renamedFrom.set(e.path, e.oldPath);
+      this.run(() => this.onEvent(e));
+    });
     this.run(() => this.scan());
     await this.idle();
   }
@@ -108,6 +124,11 @@ export class DiskMirror {
       list.push({ hash: note.contentHash(), text: note.text() });
       if (list.length > RECENT) list.shift();
       this.recent.set(id, list);
+      if (this.engine.sessionFor(id)) {
+        const seen = this.seenWhileOpen.get(id) ?? new Set<string>();
+        seen.add(list[list.length - 1]!.hash);
+        this.seenWhileOpen.set(id, seen);
+      }
     }
     if (origin === 'remote' && !this.writeSoon.has(id)) {
       this.writeSoon.add(id);
@@ -116,6 +137,28 @@ export class DiskMirror {
         await this.writeNote(id);
       });
     }
+  }
+
+  /** The last editor of a note closed: its autosaves can no longer lag behind it. */
+  noteClosed(id: string): void {
+    this.seenWhileOpen.delete(id);
+  }
+
+  /** The path `path` had before renames still waiting in the queue (itself if none). */
+  formerPath(path: string): string {
+    let p = path;
+    for (let i = 0; i < 8; i++) {
+      const direct = this.renamedFrom.get(p);
+      if (direct !== undefined) {
+        p = direct;
+        continue;
+      }
+      // A folder move renames every descendant; the folder's own event may be the only one.
+      const folder = [...this.renamedFrom].find(([to]) => p.startsWith(to + '/'));
+      if (!folder) break;
+      p = folder[1] + p.slice(folder[0].length);
+    }
+    return p;
   }
 
   indexChanged(): void {
@@ -178,7 +221,7 @@ export class DiskMirror {
     const note = await this.engine.docs.note(entry.id);
     const current = note.text();
     const recent = this.recent.get(entry.id) ?? [];
-    if (h === hashText(current) || recent.some((v) => v.hash === h)) {
+    if (h === hashText(current) || recent.some((v) => v.hash === h) || this.seenWhileOpen.get(entry.id)?.has(h)) {
       // An editor save of a text the CRDT had: nothing new.
       this.remember(path, text, h);
       if (h !== hashText(current)) this.scheduleWrite(entry.id);
@@ -189,6 +232,25 @@ export class DiskMirror {
     this.remember(path, text, h);
     this.applyText(entry.id, merged);
     if (merged !== text) this.scheduleWrite(entry.id);
+  }
+
+  /**
+   * An editor opening `path` shows `editorText`. What it holds beyond the
+   * text it loaded from disk is typing: not yet saved, or saved but not yet
+   * imported. It goes into the note merged with what the note gained
+   * meanwhile, rather than being overwritten by the CRDT's text (issue 12.5).
+   * An editor showing the disk text, or an older version of the note, has
+   * typed nothing: the CRDT's text is simply newer.
+   */
+  adoptEditorText(id: string, path: string, editorText: string): void {
+    const note = this.engine.docs.loaded(id);
+    if (!note) return;
+    const current = note.text();
+    const base = this.diskText.get(path);
+    if (editorText === current || base === undefined || editorText === base) return;
+    const h = hashText(editorText);
+    if (this.recent.get(id)?.some((v) => v.hash === h)) return;
+    this.applyText(id, merge3(base, current, editorText));
   }
 
   /** Brings a note to `text` as a diff, telling an open editor what changed. */
@@ -230,6 +292,7 @@ export class DiskMirror {
         return;
       }
       case 'rename':
+        if (this.renamedFrom.get(e.path) === e.oldPath) this.renamedFrom.delete(e.path);
         return this.onRename(e.oldPath, e.path);
     }
   }

@@ -77,7 +77,8 @@ export class SyncEngine {
   private committing = 0;
   private frames: Promise<void> = Promise.resolve();
   private framesBusy = 0;
-  private readonly sessions = new Map<string, OpenNote>();
+  /** doc id → the editors' handles on it, oldest first (see session.ts). */
+  private readonly sessions = new Map<string, OpenNote[]>();
   private readonly statusListeners = new Set<(s: SyncStatus) => void>();
   private status: SyncStatus = { state: 'offline', pending: 0, conflicts: 0 };
   private readonly waiters: { ready: () => boolean; resolve: () => void }[] = [];
@@ -134,7 +135,7 @@ export class SyncEngine {
 
   async stop(): Promise<void> {
     this.renewTimer?.cancel();
-    for (const s of [...this.sessions.values()]) s.close();
+    for (const s of [...this.sessions.values()].flat()) s.close();
     this.link.stop();
     this.disk.stop();
     await this.frames;
@@ -192,20 +193,31 @@ export class SyncEngine {
   }
 
   isOpen(path: string): boolean {
-    return this.sessions.has(path);
+    for (const [doc, handles] of this.sessions) if (handles.length > 0 && this.showsNote(doc, path)) return true;
+    return false;
   }
 
+  /**
+   * The handle that receives the doc's remote changes: one editor only. When
+   * a note is open in two panes, Obsidian copies every change of one pane
+   * into the other itself, as an ordinary transaction; delivering the change
+   * to both would insert it twice (issue 12.2).
+   */
   sessionFor(docId: string): OpenNote | undefined {
-    for (const s of this.sessions.values()) if (s.docId === docId) return s;
-    return undefined;
+    const handles = this.sessions.get(docId);
+    return handles?.find((h) => h.listening) ?? handles?.[0];
+  }
+
+  /** Does a file at `path` show doc `docId`: its index path, where we placed it, or mid-rename? */
+  private showsNote(docId: string, path: string): boolean {
+    const known = [this.docs.index.get(docId)?.path, this.meta.data.placed[docId]];
+    return known.includes(path) || known.includes(this.disk.formerPath(path));
   }
 
   // ---- editor ------------------------------------------------------------
 
   /** Opens a note for an editor; the engine stops writing that file to disk until it closes. */
-  async openNote(path: string): Promise<NoteSession> {
-    const have = this.sessions.get(path);
-    if (have) return have;
+  async openNote(path: string, editorText?: string): Promise<NoteSession> {
     let entry = this.docs.index.lookup(path);
     if (!entry) {
       await this.disk.importPath(path);
@@ -213,18 +225,33 @@ export class SyncEngine {
     }
     if (!entry || entry.kind !== 'note') throw new Error(`not a synced note: ${path}`);
     const note = await this.docs.note(entry.id);
-    const presence = new PresenceChannel(entry.id, this.docs.clientId, note, this.opts.identity, (f) => {
-      this.link.send(f);
-    });
-    const session = new OpenNote(entry.id, path, note, presence, {
+    const id = entry.id;
+    if (editorText !== undefined) this.disk.adoptEditorText(id, path, editorText);
+    const siblings = this.sessions.get(id) ?? [];
+    const presence =
+      siblings[0]?.presence ??
+      new PresenceChannel(id, this.docs.clientId, note, this.opts.identity, (f) => {
+        this.link.send(f);
+      });
+    const openedAt = entry.path;
+    const session = new OpenNote(id, note, presence, {
       localUpdate: (doc, u) => this.localUpdate(doc, u),
+      pathOf: (doc) => this.docs.index.get(doc)?.path ?? openedAt,
+      shows: (doc, p) => this.showsNote(doc, p),
       closed: (s) => {
-        this.sessions.delete(s.path);
+        const left = (this.sessions.get(s.docId) ?? []).filter((h) => h !== s);
+        if (left.length > 0) {
+          this.sessions.set(s.docId, left);
+          return;
+        }
+        this.sessions.delete(s.docId);
+        s.presence.leave();
+        this.disk.noteClosed(s.docId);
         // What the editor shows is saved by the editor; anything newer is ours to write.
         this.disk.noteChanged(s.docId, 'remote');
       },
     }, this.knownScope === 'read');
-    this.sessions.set(path, session);
+    this.sessions.set(id, [...siblings, session]);
     if (this.link.connected) {
       this.subscribe(entry.id, true);
       this.link.send(encodeQueryAwareness(entry.id));
@@ -387,7 +414,8 @@ export class SyncEngine {
     this.subscribe(INDEX, true);
     // Unacknowledged updates go out again: the relay applies them idempotently.
     this.flow.writeAll(this.outbox.docsWithPending());
-    for (const s of this.sessions.values()) {
+    for (const [, [s]] of this.sessions) {
+      if (!s) continue;
       this.subscribe(s.docId, true);
       this.link.send(encodeQueryAwareness(s.docId));
       s.presence.announce();
@@ -572,7 +600,7 @@ export class SyncEngine {
 
   private renew(): void {
     this.renewTimer = this.opts.clock.setTimeout(() => {
-      if (this.link.connected) for (const s of this.sessions.values()) s.presence.announce();
+      if (this.link.connected) for (const [, [s]] of this.sessions) s?.presence.announce();
       // The relay announces changes to docs this socket does not follow; asking
       // now and then also covers a lost announcement (one small frame).
       if (this.link.connected && this.scope && !this.round) {
