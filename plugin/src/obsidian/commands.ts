@@ -3,6 +3,7 @@ import { Notice, type Plugin } from 'obsidian';
 import type { EnginePort } from '../core/port';
 import { withProgress } from './progress';
 import { HistoryModal } from './modals/history-modal';
+import { confirmAction } from './modals/confirm-modal';
 
 export interface CommandHost {
   engine(): EnginePort;
@@ -22,7 +23,18 @@ export function registerCommands(plugin: Plugin, host: CommandHost): void {
     host
       .engine()
       .history(path)
-      .then((versions) => new HistoryModal(plugin.app, path, versions, (v) => host.engine().restore(path, v.id)).open())
+      .then((versions) =>
+        new HistoryModal(plugin.app, path, versions, async (v) => {
+          const ok = await confirmAction(
+            plugin.app,
+            'Restore this version?',
+            `${path} will be replaced by the version of ${new Date(v.time).toLocaleString()}, on every device.`,
+            'Restore',
+          );
+          if (ok) await host.engine().restore(path, v.id);
+          return ok;
+        }).open(),
+      )
       .catch(report('loading history'));
   };
 
@@ -33,12 +45,28 @@ export function registerCommands(plugin: Plugin, host: CommandHost): void {
   plugin.addCommand({
     id: 'upload-vault',
     name: 'Upload entire vault',
-    callback: () => void withProgress('uploading', (p) => host.engine().uploadVault(p)),
+    callback: () =>
+      void confirmAction(
+        plugin.app,
+        'Upload entire vault?',
+        'Every file in this vault is compared with the relay again and its differences are sent to every device.',
+        'Upload',
+      ).then((ok) => {
+        if (ok) void withProgress('uploading', (p) => host.engine().uploadVault(p));
+      }),
   });
   plugin.addCommand({
     id: 'download-vault',
     name: 'Download entire vault',
-    callback: () => void withProgress('downloading', (p) => host.engine().downloadVault(p)),
+    callback: () =>
+      void confirmAction(
+        plugin.app,
+        'Download entire vault?',
+        'Every synced file in this vault is rewritten with the relay\'s version.',
+        'Download',
+      ).then((ok) => {
+        if (ok) void withProgress('downloading', (p) => host.engine().downloadVault(p));
+      }),
   });
   // Both open the same list: the history is where a version is restored from.
   for (const [id, name] of [

@@ -9,7 +9,8 @@ export class HistoryModal extends Modal {
     app: App,
     private readonly path: string,
     private readonly versions: NoteVersion[],
-    private readonly restore: (version: NoteVersion) => Promise<void>,
+    /** Resolves false when the user declined (the restore asks for confirmation first). */
+    private readonly restore: (version: NoteVersion) => Promise<boolean>,
   ) {
     super(app);
   }
@@ -30,7 +31,7 @@ export class HistoryModal extends Modal {
           b.setButtonText('Restore').onClick(async () => {
             this.close();
             try {
-              await this.restore(version);
+              if (!(await this.restore(version))) return;
               new Notice(`Tessera: restored ${this.path} to ${new Date(version.time).toLocaleString()}`);
             } catch (e) {
               new Notice(`Tessera: restore failed: ${e instanceof Error ? e.message : String(e)}`);
