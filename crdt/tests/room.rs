@@ -994,3 +994,36 @@ fn an_update_with_clocks_past_i32_is_refused_as_malformed_before_yrs_integrates_
     assert_eq!(r.stats().docs_quarantined, 0);
     assert_eq!(r.doc_state(NOTE), before);
 }
+
+#[test]
+fn the_catalog_hands_out_only_the_entries_changed_since_it_was_last_saved() {
+    let mut r = room();
+    join_vault(&mut r, 1, Scope::Write);
+    open_empty(&mut r, 1, NOTE);
+    open_empty(&mut r, 1, OTHER);
+    let doc = client_doc(10);
+    r.receive(1, &vault_update(NOTE, &insert(&doc, 0, "a")), 1);
+    r.receive(1, &vault_update(OTHER, &insert(&client_doc(11), 0, "b")), 1);
+    let mut both = vec![(NOTE.to_owned(), 1), (OTHER.to_owned(), 2)];
+    both.sort_unstable();
+    assert_eq!(r.catalog_changes(), both);
+    assert!(
+        r.catalog_changes().is_empty(),
+        "taken entries are not handed out twice"
+    );
+    r.receive(1, &vault_update(NOTE, &insert(&doc, 1, "c")), 2);
+    let taken = r.catalog_changes();
+    assert_eq!(taken, vec![(NOTE.to_owned(), 3)]);
+    // A failed save hands them back; the next take carries the current ticket.
+    r.catalog_unsaved(taken);
+    r.receive(1, &vault_update(NOTE, &insert(&doc, 2, "d")), 3);
+    assert_eq!(r.catalog_changes(), vec![(NOTE.to_owned(), 4)]);
+    assert_eq!(r.catalog().len(), 2, "the whole catalog is still there");
+}
+
+#[test]
+fn docs_recovered_from_the_log_count_as_unsaved_catalog_changes() {
+    let mut r = room();
+    r.recover(9, [(NOTE.to_owned(), 3, 8)]);
+    assert_eq!(r.catalog_changes(), vec![(NOTE.to_owned(), 8)]);
+}

@@ -80,16 +80,33 @@ pub(crate) async fn carry_out(obj: &VaultObject, effect: Effect) -> Vec<Effect> 
             .unwrap_or_default()
         }
         Effect::CompactLog { below } => {
-            let catalog = obj.with(|live| live.room.catalog()).unwrap_or_default();
-            match obj.log() {
-                Ok(log) => {
-                    // Keep the log if the catalog could not be saved: cursors depend on it.
-                    match log.save_catalog(&catalog).and_then(|()| log.compact(below)) {
-                        Ok(()) => {}
-                        Err(e) => console_error!("log compaction failed; log kept: {e}"),
+            // Only the entries changed since the last save (the catalog
+            // table keeps the rest): O(changed docs) per compaction.
+            let changes = obj
+                .with(|live| live.room.catalog_changes())
+                .unwrap_or_default();
+            let saved = match obj.log() {
+                // Keep the log if the catalog could not be saved: cursors depend on it.
+                Ok(log) => match log.save_catalog(&changes) {
+                    Ok(()) => {
+                        if let Err(e) = log.compact(below) {
+                            console_error!("log compaction failed; log kept: {e}");
+                        }
+                        true
                     }
+                    Err(e) => {
+                        console_error!("saving the change catalog failed; log kept: {e}");
+                        false
+                    }
+                },
+                Err(e) => {
+                    console_error!("log compaction failed; log kept: {}", e.message);
+                    false
                 }
-                Err(e) => console_error!("log compaction failed; log kept: {}", e.message),
+            };
+            if !saved {
+                // Not saved: they go with the next compaction.
+                obj.with(|live| live.room.catalog_unsaved(changes));
             }
             Vec::new()
         }

@@ -164,7 +164,7 @@ impl Log {
         Ok(())
     }
 
-    /// Saves the whole change catalog (before compaction, as the relay does).
+    /// Saves changed catalog entries (before compaction, as the relay does).
     pub fn save_catalog(&self, entries: &[(String, u64)]) -> Result<(), LogError> {
         for (doc, ticket) in entries {
             self.sql.exec(

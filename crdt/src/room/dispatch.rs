@@ -158,10 +158,7 @@ impl Room {
         let Some(Phase::Ready(crdt)) = self.docs.get(doc).map(|l| &l.phase) else {
             return;
         };
-        match crdt
-            .diff(sv)
-            .and_then(|diff| Ok((diff, crdt.state_vector()?)))
-        {
+        match crdt.sync_reply(sv) {
             Ok((diff, ours)) => {
                 out.push(send(
                     session,
@@ -286,6 +283,9 @@ impl Room {
         }
         self.dirty.insert(doc.to_owned());
         self.catalog.insert(doc.to_owned(), ticket);
+        if !self.catalog_unsaved.contains(doc) {
+            self.catalog_unsaved.insert(doc.to_owned());
+        }
         self.note_unannounced(doc, ticket);
         out.push(Effect::Persist {
             ticket,

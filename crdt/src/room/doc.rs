@@ -53,8 +53,13 @@ pub(crate) struct CrdtDoc {
 
 enum State {
     Live(Doc),
-    /// The v1-encoded merged state.
-    Dormant(Box<[u8]>),
+    /// The v1-encoded merged state, and its state vector: a cold peer's
+    /// sync (empty state vector) and the doc endpoint's greeting are then
+    /// answered from these bytes without decoding the doc.
+    Dormant {
+        state: Box<[u8]>,
+        sv: Box<[u8]>,
+    },
 }
 
 impl CrdtDoc {
@@ -72,26 +77,32 @@ impl CrdtDoc {
     pub fn hibernate(&mut self) -> Result<(), CrdtError> {
         if let State::Live(doc) = &self.state {
             let doc = doc.clone();
-            let bytes = contained(move || {
-                doc.transact()
-                    .encode_state_as_update_v1(&StateVector::default())
+            let (bytes, sv) = contained(move || {
+                let txn = doc.transact();
+                (
+                    txn.encode_state_as_update_v1(&StateVector::default()),
+                    txn.state_vector().encode_v1(),
+                )
             })?;
             self.approx_bytes = bytes.len();
-            self.state = State::Dormant(bytes.into_boxed_slice());
+            self.state = State::Dormant {
+                state: bytes.into_boxed_slice(),
+                sv: sv.into_boxed_slice(),
+            };
         }
         Ok(())
     }
 
     /// True while the doc is held as encoded bytes only.
     pub fn is_dormant(&self) -> bool {
-        matches!(self.state, State::Dormant(_))
+        matches!(self.state, State::Dormant { .. })
     }
 
     /// The yrs doc: the live one, or one decoded from the dormant state.
     fn doc(&self) -> Result<Doc, CrdtError> {
         match &self.state {
             State::Live(doc) => Ok(doc.clone()),
-            State::Dormant(bytes) => {
+            State::Dormant { state: bytes, .. } => {
                 let doc = crate::note::new_doc(self.client_id);
                 let decoded = contained(|| Update::decode_v1(bytes))?
                     .map_err(|e| CrdtError::Malformed(e.to_string()))?;
@@ -172,8 +183,32 @@ impl CrdtDoc {
         contained(move || doc.transact().encode_state_as_update_v1(&sv))
     }
 
+    /// What a peer that sent step 1 with `sv` gets: the update it lacks
+    /// (step 2) and our state vector (our step 1), from one decode of a
+    /// dormant doc, or none when the peer has nothing yet: then the update
+    /// is the dormant state itself.
+    pub fn sync_reply(&self, sv: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CrdtError> {
+        let sv = decoded(|| StateVector::decode_v1(sv))?;
+        if let State::Dormant { state, sv: ours } = &self.state {
+            if sv.is_empty() {
+                return Ok((state.to_vec(), ours.to_vec()));
+            }
+        }
+        let doc = &self.doc()?;
+        contained(move || {
+            let txn = doc.transact();
+            (
+                txn.encode_state_as_update_v1(&sv),
+                txn.state_vector().encode_v1(),
+            )
+        })
+    }
+
     /// This doc's state vector (sync step 1).
     pub fn state_vector(&self) -> Result<Vec<u8>, CrdtError> {
+        if let State::Dormant { sv, .. } = &self.state {
+            return Ok(sv.to_vec());
+        }
         let doc = &self.doc()?;
         contained(move || doc.transact().state_vector().encode_v1())
     }
@@ -181,7 +216,7 @@ impl CrdtDoc {
     /// The whole merged state, for a snapshot.
     pub fn encode_state(&self) -> Result<Vec<u8>, CrdtError> {
         match &self.state {
-            State::Dormant(bytes) => Ok(bytes.to_vec()),
+            State::Dormant { state, .. } => Ok(state.to_vec()),
             State::Live(_) => self.diff(&[0]),
         }
     }
@@ -336,5 +371,35 @@ mod tests {
         assert_eq!(doc.would_be_noop(&u), Ok(true));
         // A full-state step 2 from an up-to-date peer carries its whole delete set.
         assert_eq!(doc.would_be_noop(&doc.encode_state().unwrap()), Ok(true));
+    }
+
+    #[test]
+    fn a_sync_reply_is_the_same_from_a_dormant_doc_as_from_a_live_one() {
+        let mut doc = CrdtDoc::new();
+        doc.apply(&update_inserting("hello")).unwrap();
+        let cold = [0u8];
+        // A peer holding the first two characters of "hello".
+        let partial = {
+            let mut sv = StateVector::default();
+            sv.set_max(yrs::block::ClientID::new(99), 2);
+            sv.encode_v1()
+        };
+        let live = (
+            doc.sync_reply(&cold).unwrap(),
+            doc.sync_reply(&partial).unwrap(),
+        );
+        doc.hibernate().unwrap();
+        assert_eq!(doc.sync_reply(&cold).unwrap(), live.0);
+        assert_eq!(doc.sync_reply(&partial).unwrap(), live.1);
+        assert_eq!(
+            live.0 .1,
+            doc.state_vector().unwrap(),
+            "step 1 is our state vector"
+        );
+        assert!(doc.is_dormant(), "answering a sync leaves the doc dormant");
+        assert!(matches!(
+            doc.sync_reply(&[0xff, 0xff]),
+            Err(CrdtError::Malformed(_))
+        ));
     }
 }

@@ -110,6 +110,10 @@ pub struct Room {
     docs: HashMap<String, LiveDoc>,
     /// Every doc of the vault and the last ticket that changed it.
     catalog: HashMap<String, u64>,
+    /// Catalog entries changed since the shell last took them
+    /// ([`Room::catalog_changes`]): what it must append to its stored
+    /// catalog before the log below them may be compacted.
+    catalog_unsaved: HashSet<String>,
     /// Docs with log entries not yet loaded, and their first such ticket.
     recovering: HashMap<String, u64>,
     /// Docs with unsnapshotted changes.
@@ -131,6 +135,7 @@ impl Room {
             sessions: HashMap::new(),
             docs: HashMap::new(),
             catalog: HashMap::new(),
+            catalog_unsaved: HashSet::new(),
             recovering: HashMap::new(),
             dirty: BTreeSet::new(),
             next_ticket: 1,
@@ -176,6 +181,10 @@ impl Room {
         for (doc, first, last) in logged {
             self.recovering.insert(doc.clone(), first);
             self.load_catalog([(doc.clone(), last)]);
+            // The log may hold changes the stored catalog never saw (it is
+            // saved only before a compaction): they must be saved before
+            // the entries that prove them are dropped.
+            self.catalog_unsaved.insert(doc.clone());
             if !self.docs.contains_key(&doc) {
                 self.docs.insert(doc.clone(), LiveDoc::loading(0));
                 out.push(Effect::Load { doc });
@@ -345,6 +354,28 @@ impl Room {
             self.catalog.iter().map(|(d, t)| (d.clone(), *t)).collect();
         entries.sort_unstable();
         entries
+    }
+
+    /// The catalog entries changed since the last call (sorted by doc id),
+    /// with their current tickets. A shell that keeps its catalog as a base
+    /// plus appended changes stores these before compacting the log, which
+    /// costs O(changed docs) instead of rewriting [`Room::catalog`] each time.
+    /// If storing them fails, hand them back with [`Room::catalog_unsaved`].
+    pub fn catalog_changes(&mut self) -> Vec<(String, u64)> {
+        let mut entries: Vec<(String, u64)> = self
+            .catalog_unsaved
+            .drain()
+            .filter_map(|d| self.catalog.get(&d).map(|t| (d, *t)))
+            .collect();
+        entries.sort_unstable();
+        entries
+    }
+
+    /// Marks entries taken by [`Room::catalog_changes`] as unsaved again
+    /// (their write failed), so the next call returns them.
+    pub fn catalog_unsaved(&mut self, entries: impl IntoIterator<Item = (String, u64)>) {
+        self.catalog_unsaved
+            .extend(entries.into_iter().map(|(doc, _)| doc));
     }
 
     /// The merged state of a loaded doc (for restore and export), or `None`

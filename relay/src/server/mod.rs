@@ -23,8 +23,17 @@ use crate::store::Store;
 use crate::vault::Vaults;
 use auth::{ApiError, Auth, Authed};
 
-/// Initial read buffer and write batch size of a WebSocket, in bytes.
-const SOCKET_BUFFER: usize = 8 << 10;
+/// Initial read buffer of a WebSocket, in bytes. tungstenite allocates it
+/// per socket and zero-fills it to capacity before every read, so all of it
+/// is resident for as long as the socket lives: at 8 KiB it was half the
+/// memory of an idle socket. Client frames are mostly tens of bytes (a step
+/// 1, a keystroke's update); a larger frame reserves its whole length from
+/// its header, so big frames still arrive in one piece.
+const SOCKET_READ_BUFFER: usize = 1 << 10;
+
+/// Bytes of queued frames tungstenite collects before writing them out.
+/// Not allocated up front; writes are also flushed per batch (ws::run).
+const SOCKET_WRITE_BUFFER: usize = 8 << 10;
 
 /// Everything handlers share.
 #[derive(Clone)]
@@ -119,12 +128,10 @@ fn upgrade_socket(
     })?;
     let (queue, metrics) = (state.send_queue, state.metrics.clone());
     // tungstenite's default 128 KiB read buffer is allocated and filled per
-    // socket: 10k idle sockets held 1.4 GB. Frames here are mostly tens of
-    // bytes; a bigger frame grows the buffer as needed. Writes are flushed
-    // per batch (ws::run), so a large write buffer buys nothing either.
+    // socket: 10k idle sockets held 1.4 GB (see SOCKET_READ_BUFFER).
     Ok(upgrade
-        .read_buffer_size(SOCKET_BUFFER)
-        .write_buffer_size(SOCKET_BUFFER)
+        .read_buffer_size(SOCKET_READ_BUFFER)
+        .write_buffer_size(SOCKET_WRITE_BUFFER)
         .max_message_size(state.limits.max_frame_bytes)
         .max_frame_size(state.limits.max_frame_bytes)
         .on_upgrade(move |socket| ws::run(socket, vault, endpoint, claims, queue, metrics)))

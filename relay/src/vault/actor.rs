@@ -32,6 +32,11 @@ pub(super) struct Actor {
     pub(super) compacting: bool,
     /// The highest `below` asked for while one was running.
     pub(super) compact_next: Option<u64>,
+    /// Catalog changes appended since its base was last rewritten, and the
+    /// base's size then: the base is rewritten once the appended lines
+    /// outgrow it, so the catalog's own compaction stays O(1) amortized.
+    pub(super) catalog_appended: usize,
+    pub(super) catalog_base: usize,
 }
 
 impl Actor {
@@ -175,8 +180,18 @@ impl Actor {
                 self.check_flushes();
                 Vec::new()
             }
-            Cmd::Compacted => {
+            Cmd::Compacted { saved } => {
                 self.compacting = false;
+                match saved {
+                    Ok(CatalogSave::Appended(n)) => {
+                        self.catalog_appended = self.catalog_appended.saturating_add(n)
+                    }
+                    Ok(CatalogSave::Rebased(n)) => {
+                        (self.catalog_appended, self.catalog_base) = (0, n)
+                    }
+                    // Not stored: they go with the next save.
+                    Err(entries) => self.room.catalog_unsaved(entries),
+                }
                 if self.room.stats().docs_dirty == 0 {
                     self.dirty_since = None;
                 }
@@ -295,39 +310,61 @@ impl Actor {
         });
     }
 
-    /// Saves the change catalog, then lets the log drop what snapshots cover.
-    /// Saves the catalog, then releases the log below `below`, in a task of
-    /// its own: the catalog's fsync took tens of milliseconds on a busy disk,
-    /// and every socket of the vault waited for it when the actor did it
-    /// inline. One compaction runs at a time; requests made meanwhile are
-    /// folded into the next one. Until it finishes the log is simply kept,
-    /// which is always safe.
+    /// Saves the catalog's changes, then releases the log below `below`, in
+    /// a task of its own: the catalog's fsync took tens of milliseconds on a
+    /// busy disk, and every socket of the vault waited for it when the actor
+    /// did it inline. One compaction runs at a time; requests made meanwhile
+    /// are folded into the next one. Until it finishes the log is simply
+    /// kept, which is always safe.
+    ///
+    /// Only the entries changed since the last save are appended (O(changed
+    /// docs)); the whole catalog is rewritten as a new base only once the
+    /// appended lines outgrow the base. Rewriting it at every compaction made
+    /// loading n docs cost O(n²).
     fn compact(&mut self, below: u64) {
         if self.compacting {
             self.compact_next = Some(self.compact_next.map_or(below, |b| b.max(below)));
             return;
         }
         self.compacting = true;
-        let entries = self.room.catalog();
+        let changes = self.room.catalog_changes();
+        let rebase =
+            self.catalog_appended + changes.len() > (2 * self.catalog_base).max(CATALOG_MIN_REBASE);
+        let full = rebase.then(|| self.room.catalog());
         let path = self.catalog_path.clone();
         let (wal, tx, vault) = (self.wal.clone(), self.tx.clone(), self.id.clone());
         tokio::spawn(async move {
-            match tokio::task::spawn_blocking(move || persist::write_catalog(&path, &entries)).await
-            {
-                Ok(Ok(())) => {
+            let save = tokio::task::spawn_blocking(move || {
+                let done = match &full {
+                    Some(all) => {
+                        persist::write_catalog(&path, all).map(|()| CatalogSave::Rebased(all.len()))
+                    }
+                    None if changes.is_empty() => Ok(CatalogSave::Appended(0)),
+                    None => persist::append_catalog(&path, &changes)
+                        .map(|()| CatalogSave::Appended(changes.len())),
+                };
+                done.map_err(|e| (e.to_string(), changes))
+            })
+            .await;
+            let saved = match save {
+                Ok(Ok(saved)) => {
                     if let Err(e) = wal.compact(below).await {
                         warn!(vault = %vault, error = %e, "log compaction failed; will retry later");
                     }
+                    Ok(saved)
                 }
                 // Keep the log: without a saved catalog, compaction would lose cursors.
-                Ok(Err(e)) => {
-                    warn!(vault = %vault, error = %e, "saving the change catalog failed; log kept")
+                Ok(Err((e, changes))) => {
+                    warn!(vault = %vault, error = %e, "saving the change catalog failed; log kept");
+                    Err(changes)
                 }
                 Err(e) => {
-                    warn!(vault = %vault, error = %e, "saving the change catalog panicked; log kept")
+                    // The changes went down with the task: the next save rewrites the base.
+                    warn!(vault = %vault, error = %e, "saving the change catalog panicked; log kept");
+                    Ok(CatalogSave::Appended(usize::MAX))
                 }
-            }
-            let _ = tx.send(Cmd::Compacted).await;
+            };
+            let _ = tx.send(Cmd::Compacted { saved }).await;
         });
     }
 
@@ -419,6 +456,17 @@ impl Actor {
         }
         info!(vault = %self.id, "vault stopped");
     }
+}
+
+/// Fewest appended catalog lines that make the next save rewrite the base.
+const CATALOG_MIN_REBASE: usize = 4096;
+
+/// How a compaction stored the catalog.
+pub(super) enum CatalogSave {
+    /// This many changed entries were appended.
+    Appended(usize),
+    /// The whole catalog, this many entries, became the new base.
+    Rebased(usize),
 }
 
 /// A request parked until its doc is loaded.

@@ -76,7 +76,10 @@ pub(crate) enum Cmd {
         result: Result<SnapshotOutcome, String>,
     },
     /// A log compaction (catalog saved, log released) finished.
-    Compacted,
+    Compacted {
+        /// How the catalog was saved, or the changes that were not.
+        saved: Result<actor::CatalogSave, Vec<(String, u64)>>,
+    },
 }
 
 /// The sending half of a connection, held by the actor.
@@ -258,6 +261,7 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
     let initial = room.recover(recovered.next_ticket, recovered.logged());
     // Saved now, so a restart before the first compaction keeps the epoch.
     let entries = room.catalog();
+    let entries_len = entries.len();
     let path = catalog_path.clone();
     tokio::task::spawn_blocking(move || persist::write_catalog(&path, &entries))
         .await
@@ -276,6 +280,8 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
     let actor = actor::Actor {
         compacting: false,
         compact_next: None,
+        catalog_appended: 0,
+        catalog_base: entries_len,
         id,
         deps,
         room,

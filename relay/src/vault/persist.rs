@@ -246,18 +246,100 @@ pub async fn update_manifest(
     Err(PersistError::Contended(key))
 }
 
-/// Where a vault's change catalog lives on local disk.
+/// Where a vault's change catalog lives on local disk: a base file (the
+/// whole catalog, rewritten atomically) and, beside it, a log of changes
+/// appended since (`.log`, one `["doc",ticket]` line each). Appending costs
+/// O(changed docs) per log compaction; rewriting the base each time cost
+/// O(docs), which made a bulk load of n docs O(n²).
 pub fn catalog_path(data: &Path, vault: &VaultId) -> PathBuf {
     data.join("catalog").join(format!("{vault}.json"))
 }
 
-/// Reads the local change catalog; `None` when missing or unreadable.
-pub fn read_catalog(path: &Path) -> Option<Vec<(String, u64)>> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The appended changes beside the base file at `path`.
+fn catalog_log_path(path: &Path) -> PathBuf {
+    path.with_extension("log")
 }
 
-/// Writes the change catalog atomically (temp file, fsync, rename, fsync dir).
+/// Reads the local change catalog (base, then appended changes; the highest
+/// ticket of a doc wins); `None` when it is missing or damaged, so the
+/// caller starts a new epoch instead of trusting lost cursors. A torn last
+/// line (a crash during an append, whose log compaction never ran) is
+/// ignored; a damaged line before the last is damage. The vault writes a
+/// new base at start-up ([`write_catalog`], which drops the log), so later
+/// appends never follow a torn line.
+pub fn read_catalog(path: &Path) -> Option<Vec<(String, u64)>> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut entries: Vec<(String, u64)> = serde_json::from_slice(&bytes).ok()?;
+    let appended = match std::fs::read(catalog_log_path(path)) {
+        Ok(log) => parse_catalog_log(&log)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(entries),
+        Err(_) => return None,
+    };
+    if appended.is_empty() {
+        return Some(entries);
+    }
+    let mut merged: std::collections::HashMap<String, u64> = entries.drain(..).collect();
+    for (doc, ticket) in appended {
+        let t = merged.entry(doc).or_default();
+        *t = (*t).max(ticket);
+    }
+    let mut entries: Vec<(String, u64)> = merged.into_iter().collect();
+    entries.sort_unstable();
+    Some(entries)
+}
+
+/// The complete lines of an appended catalog log; `None` if a line other
+/// than the last is not a `["doc",ticket]` record.
+fn parse_catalog_log(log: &[u8]) -> Option<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    let mut lines = log.split(|b| *b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        // Only a line followed by a newline was completely written.
+        let complete = lines.peek().is_some();
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<(String, u64)>(line) {
+            Ok(entry) if complete => out.push(entry),
+            Ok(_) => {}
+            Err(_) if !complete => {}
+            Err(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Appends changed entries to the catalog beside `path` and fsyncs them.
+/// The base must exist (a vault's first save writes it with
+/// [`write_catalog`]), so a missing base always means a lost catalog.
+pub fn append_catalog(path: &Path, entries: &[(String, u64)]) -> Result<(), PersistError> {
+    use std::io::Write;
+    let log = catalog_log_path(path);
+    let io = |e| PersistError::Io(log.clone(), e);
+    let mut lines = Vec::with_capacity(entries.len() * 48);
+    for entry in entries {
+        serde_json::to_writer(&mut lines, entry)
+            .map_err(|e| PersistError::Corrupt(e.to_string()))?;
+        lines.push(b'\n');
+    }
+    let created = !log.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(io)?;
+    f.write_all(&lines).map_err(io)?;
+    f.sync_data().map_err(io)?;
+    if created {
+        // The new file's directory entry must be durable too.
+        sync_dir(path)?;
+    }
+    Ok(())
+}
+
+/// Writes the whole catalog atomically as the new base (temp file, fsync,
+/// rename, fsync dir), then drops the appended log it now contains. A crash
+/// between the two leaves a log whose entries the base already holds.
 pub fn write_catalog(path: &Path, entries: &[(String, u64)]) -> Result<(), PersistError> {
     use std::io::Write;
     let io = |e| PersistError::Io(path.to_owned(), e);
@@ -271,8 +353,74 @@ pub fn write_catalog(path: &Path, entries: &[(String, u64)]) -> Result<(), Persi
     f.write_all(&json).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
+    sync_dir(path)?;
+    match std::fs::remove_file(catalog_log_path(path)) {
+        Ok(()) => sync_dir(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<(), PersistError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| PersistError::Corrupt("catalog path has no parent".into()))?;
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(io)?;
-    Ok(())
+        .map_err(|e| PersistError::Io(dir.to_owned(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(list: &[(&str, u64)]) -> Vec<(String, u64)> {
+        list.iter().map(|(d, t)| ((*d).to_owned(), *t)).collect()
+    }
+
+    #[test]
+    fn appended_changes_are_read_back_over_the_base_and_the_highest_ticket_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog").join("v.json");
+        write_catalog(&path, &entries(&[("a", 1), ("b", 2)])).unwrap();
+        append_catalog(&path, &entries(&[("b", 5), ("c", 6)])).unwrap();
+        append_catalog(&path, &entries(&[("a", 7)])).unwrap();
+        assert_eq!(
+            read_catalog(&path),
+            Some(entries(&[("a", 7), ("b", 5), ("c", 6)]))
+        );
+        // A new base holds everything and drops the appended lines.
+        write_catalog(&path, &entries(&[("a", 7), ("b", 5), ("c", 6)])).unwrap();
+        assert!(!catalog_log_path(&path).exists());
+        assert_eq!(
+            read_catalog(&path),
+            Some(entries(&[("a", 7), ("b", 5), ("c", 6)]))
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_but_damage_before_it_loses_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.json");
+        write_catalog(&path, &entries(&[("a", 1)])).unwrap();
+        append_catalog(&path, &entries(&[("a", 4)])).unwrap();
+        let log = catalog_log_path(&path);
+        let whole = std::fs::read(&log).unwrap();
+        std::fs::write(&log, [whole.as_slice(), b"[\"b\",9"].concat()).unwrap();
+        assert_eq!(read_catalog(&path), Some(entries(&[("a", 4)])));
+        std::fs::write(&log, [b"\x00\x00garbage\n".as_slice(), &whole].concat()).unwrap();
+        assert_eq!(
+            read_catalog(&path),
+            None,
+            "a damaged catalog is never trusted"
+        );
+    }
+
+    #[test]
+    fn without_a_base_there_is_no_catalog_whatever_was_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.json");
+        append_catalog(&path, &entries(&[("a", 4)])).unwrap();
+        assert_eq!(read_catalog(&path), None);
+    }
 }
