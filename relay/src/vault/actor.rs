@@ -462,7 +462,7 @@ impl Actor {
 const CATALOG_MIN_REBASE: usize = 4096;
 
 /// How a compaction stored the catalog.
-pub(super) enum CatalogSave {
+pub(crate) enum CatalogSave {
     /// This many changed entries were appended.
     Appended(usize),
     /// The whole catalog, this many entries, became the new base.
