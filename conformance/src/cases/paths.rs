@@ -5,7 +5,6 @@
 use anyhow::Result;
 use tessera_crdt::protocol::{ErrorCode, Message, SyncMessage};
 use tessera_crdt::token::Scope;
-use yrs::updates::encoder::Encode;
 use yrs::{Any, Doc, Map, MapPrelim, Transact};
 
 use super::{ensure, vault_still_works};
@@ -59,11 +58,15 @@ pub async fn hostile_index_entry_on_the_vault_endpoint_is_refused_with_bad_path(
         })
         .await?;
     ensure(error.doc == INDEX && error.seq == seq, || {
-        format!("the error names {}#{}, expected index#{seq}", error.doc, error.seq)
+        format!(
+            "the error names {}#{}, expected index#{seq}",
+            error.doc, error.seq
+        )
     })?;
-    ensure(error.text.contains(".obsidian/plugins/evil/main.js"), || {
-        format!("the error text {:?} does not name the path", error.text)
-    })?;
+    ensure(
+        error.text.contains(".obsidian/plugins/evil/main.js"),
+        || format!("the error text {:?} does not name the path", error.text),
+    )?;
     let ids = index_ids_seen_by_a_new_device(&t, &vault).await?;
     ensure(ids.is_empty(), || {
         format!("a new device sees index entries {ids:?}; the refused write must not be stored")
@@ -90,9 +93,13 @@ pub async fn hostile_index_entry_on_the_doc_endpoint_is_refused_like_a_read_only
             .await?;
     }
     stock
-        .wait_for("four y-protocols permission-denied messages naming bad-path", |c| {
-            c.count(|e| matches!(e, DocEvent::PermissionDenied(r) if r.starts_with("bad-path"))) >= 4
-        })
+        .wait_for(
+            "four y-protocols permission-denied messages naming bad-path",
+            |c| {
+                c.count(|e| matches!(e, DocEvent::PermissionDenied(r) if r.starts_with("bad-path")))
+                    >= 4
+            },
+        )
         .await?;
     ensure(stock.closed.is_none(), || {
         format!("the doc socket was closed: {:?}", stock.closed)
