@@ -83,6 +83,9 @@ pub enum ErrorCode {
     BadDocId,
     /// The relay failed internally; retry later.
     Internal,
+    /// An index write would create or rename an entry to a path the path
+    /// policy refuses ([`crate::vault::PathPolicy`]); nothing of it was applied.
+    BadPath,
     /// A code from a newer peer.
     Other(u64),
 }
@@ -97,6 +100,7 @@ impl ErrorCode {
             ErrorCode::Malformed => 4,
             ErrorCode::BadDocId => 5,
             ErrorCode::Internal => 6,
+            ErrorCode::BadPath => 7,
             ErrorCode::Other(n) => n,
         }
     }
@@ -110,6 +114,7 @@ impl ErrorCode {
             4 => ErrorCode::Malformed,
             5 => ErrorCode::BadDocId,
             6 => ErrorCode::Internal,
+            7 => ErrorCode::BadPath,
             n => ErrorCode::Other(n),
         }
     }
@@ -123,6 +128,7 @@ impl ErrorCode {
             ErrorCode::Malformed => "malformed",
             ErrorCode::BadDocId => "bad-doc-id",
             ErrorCode::Internal => "internal",
+            ErrorCode::BadPath => "bad-path",
             ErrorCode::Other(_) => "other",
         }
     }

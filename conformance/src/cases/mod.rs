@@ -10,6 +10,7 @@ mod bad_input;
 mod blobs;
 mod history;
 mod ops;
+mod paths;
 mod presence;
 mod read_only;
 mod sync;
@@ -128,6 +129,15 @@ pub fn all() -> Vec<Case> {
         case!(
             "a read-only doc-endpoint write gets the auth permission-denied message",
             read_only::read_only_doc_write_gets_permission_denied
+        ),
+        // The path policy.
+        case!(
+            "a hostile index path on the vault endpoint is refused with bad-path",
+            paths::hostile_index_entry_on_the_vault_endpoint_is_refused_with_bad_path
+        ),
+        case!(
+            "a hostile index path on the doc endpoint gets permission-denied naming bad-path",
+            paths::hostile_index_entry_on_the_doc_endpoint_is_refused_like_a_read_only_write
         ),
         // Bad input.
         case!(

@@ -7,9 +7,11 @@ use super::doc::{Applied, CrdtError};
 use super::outbound::{frame_for, send};
 use super::{Effect, Endpoint, Phase, Queued, Room, SessionId};
 use crate::awareness::decode_update;
+use crate::ids::INDEX_DOC;
 use crate::protocol::{ErrorCode, Message, SyncMessage, VAULT_LEVEL};
 use crate::room::close;
 use crate::token::Scope;
+use crate::vault::PathPolicy;
 
 impl Room {
     pub(super) fn on_vault_message(
@@ -223,6 +225,18 @@ impl Room {
         } else if crdt.approx_bytes.saturating_add(update.len()) > max_doc {
             let text = format!("this note would exceed {max_doc} bytes, the limit");
             return self.refuse(session, doc, ErrorCode::LimitExceeded, seq, &text, out);
+        } else if doc == INDEX_DOC && self.config.check_index_paths {
+            // Index paths become files on every device: an entry pointing
+            // into the config folder or out of the vault is refused whole,
+            // before any of it reaches the doc, the log or other sessions.
+            match crdt.index_violation(update, &PathPolicy::server()) {
+                Ok(None) => crdt.apply(update),
+                Ok(Some((path, reason))) => {
+                    let text = format!("bad-path: {path:?}: {reason}; the change was not saved");
+                    return self.refuse(session, doc, ErrorCode::BadPath, seq, &text, out);
+                }
+                Err(e) => Err(e),
+            }
         } else {
             crdt.apply(update)
         };

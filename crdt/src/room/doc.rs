@@ -13,6 +13,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::ids::random_client_id;
+use crate::vault::{Index, PathPolicy};
 
 /// Why yrs could not take some bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -174,6 +175,48 @@ impl CrdtDoc {
                 wanted.iter().all(|r| covered(&have, r))
             })
         })
+    }
+
+    /// For the index doc: the first entry `update` would create or rename to
+    /// a path `policy` refuses, as `(path, reason)`, or `None` when every
+    /// changed live entry has an acceptable path. The update is applied to a
+    /// scratch copy, so the doc itself is untouched either way.
+    ///
+    /// An update whose parts wait for missing dependencies cannot be checked
+    /// (the waiting parts are invisible until they integrate, and would then
+    /// integrate unchecked): it is reported as malformed, so the writer
+    /// resyncs and sends everything at once.
+    pub fn index_violation(
+        &self,
+        update: &[u8],
+        policy: &PathPolicy,
+    ) -> Result<Option<(String, &'static str)>, CrdtError> {
+        let state = self.encode_state()?;
+        // Decode first, under the same clock bounds as a real write.
+        decode_update(update)?;
+        contained(move || {
+            let mut scratch = Index::from_update(self.client_id, &state)
+                .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+            let changed = scratch
+                .apply_remote(update)
+                .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+            let pending = {
+                let txn = scratch.doc().transact();
+                txn.store().pending_update().is_some() || txn.store().pending_ds().is_some()
+            };
+            if pending {
+                return Err(CrdtError::Malformed(
+                    "the index update depends on changes the relay does not have, so its \
+                     paths cannot be checked; resync"
+                        .to_owned(),
+                ));
+            }
+            Ok(changed.iter().find_map(|id| {
+                let entry = scratch.get(id).filter(|e| !e.deleted)?;
+                let reason = policy.reason(&entry.path)?;
+                Some((entry.path, reason))
+            }))
+        })?
     }
 
     /// The update a peer with state vector `sv` lacks (sync step 2).

@@ -117,6 +117,9 @@ pub struct RoomConfig {
     pub max_queued_frames: usize,
     /// Name and version announced in the vault endpoint's hello.
     pub server: String,
+    /// Refuse index writes whose paths break the path policy (`bad-path`).
+    /// Only tests turn this off, to stand in for a malicious relay.
+    pub check_index_paths: bool,
 }
 
 impl Default for RoomConfig {
@@ -129,6 +132,7 @@ impl Default for RoomConfig {
             awareness_timeout_ms: 30_000,
             max_queued_frames: 4_096,
             server: format!("tessera {}", crate::version()),
+            check_index_paths: true,
         }
     }
 }

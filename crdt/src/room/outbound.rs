@@ -94,7 +94,10 @@ impl Room {
             return;
         }
         let close_code = match code {
-            ErrorCode::PermissionDenied => {
+            // A refused write on the doc endpoint is reported like a
+            // read-only refusal (y-protocols auth message) and the socket
+            // stays open: the write was simply not applied.
+            ErrorCode::PermissionDenied | ErrorCode::BadPath => {
                 out.push(send(
                     session,
                     Message::PermissionDenied { reason: text }.to_bytes(),

@@ -49,7 +49,10 @@ mod path;
 
 use entry::{meta_fields, read_entry};
 pub use entry::{Entry, EntryKind, EntryMeta};
-pub use path::{validate_path, MAX_PATH_BYTES};
+pub use path::{
+    fold_key, validate_path, PathPolicy, DEFAULT_CONFIG_DIR, MAX_PATH_BYTES, MAX_SEGMENT_BYTES,
+    TRASH_DIR,
+};
 
 /// Name of the root `Y.Map` holding the entries.
 pub const FILES: &str = "files";
@@ -59,7 +62,7 @@ const OBSERVER_KEY: &str = "tessera-index-changes";
 /// Why an index operation was refused. A refused operation changes nothing.
 #[derive(Debug, Error)]
 pub enum VaultError {
-    /// The path breaks a rule of [`validate_path`].
+    /// The path breaks a rule of the path policy ([`PathPolicy`]).
     #[error("invalid path {path:?}: {reason}")]
     BadPath {
         /// The refused path.

@@ -45,6 +45,24 @@ pub fn random_client_id() -> f64 {
     crate::ids::random_client_id() as f64
 }
 
+/// Why the path policy refuses `path` on a device whose config folder is
+/// `configDir` (`app.vault.configDir`), or `undefined` when it is acceptable.
+/// The engine asks this before it creates, renames, writes, trashes or
+/// uploads anything, so the rules exist once, in the core.
+#[wasm_bindgen(js_name = pathProblem)]
+pub fn path_problem(path: &str, config_dir: &str) -> Option<String> {
+    crate::vault::PathPolicy::device(config_dir)
+        .reason(path)
+        .map(str::to_owned)
+}
+
+/// The key under which paths collide on case-insensitive, Unicode-normalising
+/// file systems (`a.md` and `A.md`, NFC and NFD): equal keys, one file.
+#[wasm_bindgen(js_name = pathFoldKey)]
+pub fn path_fold_key(path: &str) -> String {
+    crate::vault::fold_key(path)
+}
+
 /// The core's version.
 #[wasm_bindgen(js_name = coreVersion)]
 pub fn core_version() -> String {

@@ -99,4 +99,7 @@ export interface EngineHost {
   settings: TesseraSettings;
   /** The core's WASM bytes (inlined into main.js by esbuild). */
   wasm: Uint8Array;
+  /** The vault's config folder (`app.vault.configDir`); `.obsidian` when absent.
+   * Nothing in it is ever written, renamed, trashed or uploaded by sync. */
+  configDir?: string;
 }

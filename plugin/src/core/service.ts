@@ -6,7 +6,7 @@
 import type { NoteSession } from './contract';
 import { blake3Hex, initCore } from './engine/core';
 import { SyncEngine } from './engine/engine';
-import { SyncFilter } from './engine/filter';
+import { DEFAULT_CONFIG_DIR, SyncFilter } from './engine/filter';
 import type { LocalStore, Logger } from './engine/ports';
 import type { SyncStatus } from './engine/status';
 import type {
@@ -210,6 +210,7 @@ export class SyncService implements EnginePort {
       identity: () => ({ name: this.settings.deviceName, color: this.settings.cursorColor }),
       logger: this.logger,
       filter: new SyncFilter({
+        configDir: this.host.configDir ?? DEFAULT_CONFIG_DIR,
         ignoreGlobs: s.ignoreGlobs,
         syncAttachments: s.syncAttachments,
         maxAttachmentBytes: s.maxAttachmentMB * 1024 * 1024,

@@ -45,6 +45,7 @@ export default class TesseraSyncPlugin extends Plugin {
       log: { info: write('info'), warn: write('warn'), error: write('error') },
       settings: this.current,
       wasm,
+      configDir: this.app.vault.configDir,
     };
     this.port = linkEngine(host);
 

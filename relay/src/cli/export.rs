@@ -10,7 +10,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tessera_crdt::keys::{self, ContentHash, DocId, VaultId};
 use tessera_crdt::note::Note;
-use tessera_crdt::vault::{validate_path, EntryKind};
+use tessera_crdt::vault::{EntryKind, PathPolicy};
 use tessera_relay::config::ExportArgs;
 
 /// Writes every live note and attachment of the vault under `--out`.
@@ -29,10 +29,20 @@ pub async fn run(a: ExportArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (mut notes, mut blobs, mut missing) = (0usize, 0usize, 0usize);
+    let (mut notes, mut blobs, mut missing, mut refused) = (0usize, 0usize, 0usize, 0usize);
+    // The relay's policy: the export lands on some disk, and an index entry
+    // (old data, or a write from before the relay checked paths) must not
+    // reach outside `--out` or into a config folder there. A bad entry is
+    // reported and skipped; the rest of the vault still exports.
+    let policy = PathPolicy::server();
     for entry in &entries {
         bar.set_message(entry.path.clone());
-        validate_path(&entry.path)?;
+        if let Some(reason) = policy.reason(&entry.path) {
+            refused += 1;
+            bar.println(format!("skipped {:?}: bad-path: {reason}", entry.path));
+            bar.inc(1);
+            continue;
+        }
         let target = target_path(&a.out, &entry.path);
         let bytes = match entry.kind {
             EntryKind::Note => {
@@ -81,6 +91,9 @@ pub async fn run(a: ExportArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
+    if refused > 0 {
+        println!("skipped {refused} entries with a path the path policy refuses (listed above)");
+    }
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //   downloads attachments the index references.
 // The engine's own writes are recognised by content hash (meta.disk).
 // All work runs one job at a time, in order.
-import { blake3Hex, type Entry } from './core';
+import { blake3Hex, pathFoldKey, type Entry } from './core';
 import type { SyncEngine } from './engine';
 import { INDEX } from './docs';
 import { Attachments, type BinaryConflict } from './attachments';
@@ -50,6 +50,10 @@ export class DiskMirror {
   /** Winners of a path conflict we lost, whose text must arrive before we merge into them. */
   private awaitingWinner = new Set<string>();
   private indexReady = false;
+  /** Index entries this device refuses to act on (unsafe path, or a path
+   * colliding with another on case-insensitive or normalising file systems):
+   * id → [path, reason]. Rebuilt on every reconcile. */
+  private blocked = new Map<string, [string, string]>();
   private reconcileQueued = false;
   private reconcileTimer: Timer | undefined;
 
@@ -106,9 +110,41 @@ export class DiskMirror {
     return this.attachments.conflicts();
   }
 
-  /** Attachments not synced on this device (selective sync), path → reason. */
+  /** Files not synced on this device, path → reason: attachments left out
+   * by selective sync, and index entries whose path is unsafe or collides. */
   skippedFiles(): Map<string, string> {
-    return this.attachments.skippedFiles();
+    const out = this.attachments.skippedFiles();
+    for (const [path, why] of this.blocked.values()) out.set(path, why);
+    return out;
+  }
+
+  /** Which shown entries must not touch the disk here, and why. An unsafe
+   * path is refused by the core's policy; of paths that fold to one name
+   * (`a.md`/`A.md`, NFC/NFD), the smallest id is written and the others wait
+   * for the user to rename one, instead of overwriting each other in a loop. */
+  private findBlocked(shown: Iterable<Entry>): Map<string, [string, string]> {
+    const blocked = new Map<string, [string, string]>();
+    const byFold = new Map<string, Entry>();
+    for (const e of shown) {
+      const unsafe = this.filter.unsafeReason(e.path);
+      if (unsafe) {
+        blocked.set(e.id, [e.path, `unsafe path: ${unsafe}`]);
+        continue;
+      }
+      const key = pathFoldKey(e.path);
+      const other = byFold.get(key);
+      if (!other) {
+        byFold.set(key, e);
+        continue;
+      }
+      const [keep, drop] = e.id < other.id ? [e, other] : [other, e];
+      byFold.set(key, keep);
+      blocked.set(drop.id, [drop.path, `same name as ${keep.path} on case-insensitive file systems; rename one of them`]);
+    }
+    for (const [id, [path, why]] of blocked) {
+      if (!this.blocked.has(id)) this.log.warn(`not syncing ${JSON.stringify(path)}: ${why}`);
+    }
+    return blocked;
   }
 
   resolveConflict(id: string, choice: 'local' | 'cloud'): Promise<void> {
@@ -386,10 +422,14 @@ export class DiskMirror {
       if (!other || e.id < other.id) shown.set(e.path, e);
     }
     const live = new Map<string, Entry>([...shown.values()].map((e) => [e.id, e]));
+    this.blocked = this.findBlocked(live.values());
     const wanted = new Set([...live.values()].map((e) => e.path));
     for (const [id, path] of Object.entries(this.meta.placed)) {
       const e = live.get(id);
       if (e && e.path === path) continue;
+      // A blocked entry moves nothing: our copy stays where it was, and a
+      // path this device never placed safely is never trashed either.
+      if (this.blocked.has(id) || this.filter.unsafeReason(path)) continue;
       delete this.meta.placed[id];
       const exists = await this.vault.stat(path);
       if (e && exists && !(await this.vault.stat(e.path))) {
@@ -404,7 +444,7 @@ export class DiskMirror {
       }
     }
     for (const e of live.values()) {
-      if (!this.filter.pathSynced(e.path)) continue;
+      if (this.blocked.has(e.id) || !this.filter.pathSynced(e.path)) continue;
       if (e.kind === 'note') {
         if (this.meta.placed[e.id] !== e.path || this.meta.disk[e.path] === undefined) await this.writeNote(e.id);
       } else await this.attachments.place(e);
@@ -482,7 +522,7 @@ export class DiskMirror {
     if (!entry || entry.deleted || entry.kind !== 'note') return;
     if (this.index.lookup(entry.path)?.id !== id) return;
     const path = entry.path;
-    if (!this.filter.pathSynced(path)) return;
+    if (this.blocked.has(id) || !this.filter.pathSynced(path)) return;
     if (this.engine.isOpen(path)) return; // the editor owns an open note's file
     // Our own copy of this path is on disk and not merged in yet: writing the
     // winner's text now would show the user a version without their edits.
@@ -521,7 +561,9 @@ export class DiskMirror {
     let done = 0;
     for (const e of entries) {
       await new Promise<void>((resolve) => this.run(async () => {
-        if (e.kind === 'note') {
+        if (this.blocked.has(e.id) || !this.filter.pathSynced(e.path)) {
+          // Unsafe or colliding: listed as skipped, never written.
+        } else if (e.kind === 'note') {
           delete this.meta.disk[e.path];
           await this.writeNote(e.id);
         } else await this.attachments.place(e);

@@ -1,9 +1,20 @@
 // Selective sync: which vault paths this device takes part in syncing.
 // A filtered-out file is neither sent nor written here; other devices keep
 // their copies (excluding a folder on one device deletes nothing elsewhere).
+//
+// Under the user's choices sits the core's path policy, which no setting
+// turns off: index paths come from peers and the relay, so a path that leaves
+// the vault, names the config folder (any case) or `.trash`, or that Windows
+// cannot hold, is never written, renamed, trashed or uploaded here.
+import { pathProblem } from './core';
+
+/** Obsidian's default config folder, when the host does not say. */
+export const DEFAULT_CONFIG_DIR = '.obsidian';
 
 /** What selective sync needs from the settings. */
 export interface FilterRules {
+  /** The device's config folder (`app.vault.configDir`); default `.obsidian`. */
+  configDir?: string;
   /** Vault-relative globs: `*` within a name, `**` across folders, `?` one character. */
   ignoreGlobs: string[];
   /** Sync attachments (non-note files) at all. */
@@ -21,9 +32,14 @@ export class SyncFilter {
     this.ignored = rules.ignoreGlobs.map(globToRegExp);
   }
 
-  /** False for paths under an ignore glob (notes and attachments alike). */
+  /** False for unsafe paths and paths under an ignore glob (notes and attachments alike). */
   pathSynced(path: string): boolean {
-    return !this.ignored.some((re) => re.test(path));
+    return this.unsafeReason(path) === undefined && !this.ignored.some((re) => re.test(path));
+  }
+
+  /** Why the core's path policy refuses `path` on this device, or undefined when it is safe. */
+  unsafeReason(path: string): string | undefined {
+    return pathProblem(path, this.rules.configDir ?? DEFAULT_CONFIG_DIR);
   }
 
   /** An attachment of `size` bytes (undefined when unknown) at `path`. */
@@ -34,6 +50,8 @@ export class SyncFilter {
 
   /** Why an attachment is skipped, for the log and the status view. */
   attachmentSkipReason(path: string, size: number | undefined): string | undefined {
+    const unsafe = this.unsafeReason(path);
+    if (unsafe) return `unsafe path: ${unsafe}`;
     if (!this.pathSynced(path)) return 'matches an ignore pattern';
     if (!this.rules.syncAttachments) return 'attachment sync is off';
     if (size !== undefined && size > this.rules.maxAttachmentBytes)
