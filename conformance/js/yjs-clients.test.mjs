@@ -113,7 +113,7 @@ before(async () => {
   relay = spawn(
     RELAY_BIN,
     ['serve', '--listen', base, '--data', join(dataDir, 'data'), '--secret', SECRET],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', TESSERA_AUTO_CREATE_VAULTS: 'true' } }
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } }
   )
   relay.stderr.on('data', (d) => {
     relayLog += d
