@@ -2,6 +2,9 @@
 # The Cloudflare Worker, tested for real under `wrangler dev` (workerd):
 #   1. the conformance suite (when conformance/ is in the tree), with the
 #      settings it expects (snapshot debounce 200ms, max delay 1s, 1 MiB blobs);
+#   0. unauthenticated requests to every route, with random vault names and
+#      with endless bodies, get 401 and leave the persist dir (Durable Objects,
+#      R2) exactly as it was;
 #   2. a token minted by `tessera-relay token` opens a vault on the worker;
 #   3. a note written before a restart of wrangler dev (same --persist-to)
 #      reads back after it;
@@ -37,6 +40,42 @@ scripts/worker-dev.sh start "$PORT" "$STATE"
 
 say "healthz: $(curl -fsS "$URL/healthz")"
 say "readyz: $(curl -sS "$URL/readyz")"
+
+# Nothing before authentication: no Durable Object, no R2 object. SQLite's
+# -shm/-wal sidecars come and go with checkpoints (readyz reads R2), so they
+# are not compared.
+unauthenticated_probe() {
+  local before after status vault i
+  before="$(find "$STATE" -path '*/cache' -prune -o -print | grep -Ev -- '-(shm|wal)$' | sort)"
+  for i in $(seq 10); do
+    vault="probe-$RANDOM$RANDOM"
+    for route in "POST " "GET /ws" "GET /docs/index" "PUT /blobs/00" "GET /blobs/00" "HEAD /blobs/00" \
+      "POST /tokens" "POST /revoke" "GET /history?path=a.md" "POST /restore"; do
+      status="$(curl -s -o /dev/null -w '%{http_code}' -X "${route%% *}" --data-binary '{}' \
+        "$URL/v1/vaults/$vault${route#* }")"
+      [[ "$route" == HEAD* ]] && status="$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/v1/vaults/$vault${route#* }")"
+      if [[ "$status" != 401 ]]; then
+        echo "unauthenticated $route on $vault: HTTP $status, expected 401" >&2
+        return 1
+      fi
+    done
+  done
+  # An endless body without a token: refused before it is read.
+  status="$(head -c 300000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Transfer-Encoding: chunked' \
+    -T - "$URL/v1/vaults/probe-endless/tokens" || true)"
+  if [[ "$status" != 401 ]]; then
+    echo "an endless unauthenticated body: HTTP $status, expected 401" >&2
+    return 1
+  fi
+  after="$(find "$STATE" -path '*/cache' -prune -o -print | grep -Ev -- '-(shm|wal)$' | sort)"
+  if [[ "$before" != "$after" ]]; then
+    echo "unauthenticated requests changed the persist dir:" >&2
+    diff <(echo "$before") <(echo "$after") >&2 || true
+    return 1
+  fi
+}
+unauthenticated_probe
+say "unauthenticated requests to every route: 401, no Durable Object, no R2 object"
 
 if [[ -f conformance/Cargo.toml ]]; then
   cargo build -q -p tessera-conformance

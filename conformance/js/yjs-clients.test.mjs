@@ -113,7 +113,7 @@ before(async () => {
   relay = spawn(
     RELAY_BIN,
     ['serve', '--listen', base, '--data', join(dataDir, 'data'), '--secret', SECRET],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } }
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', TESSERA_AUTO_CREATE_VAULTS: 'true' } }
   )
   relay.stderr.on('data', (d) => {
     relayLog += d

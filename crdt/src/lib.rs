@@ -9,6 +9,7 @@ pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+pub mod api;
 pub mod awareness;
 pub mod cursor;
 pub mod encoding;

@@ -95,6 +95,11 @@ pub struct ServeArgs {
     /// Snapshots kept per note (history).
     #[arg(long, env = "TESSERA_SNAPSHOT_KEEP", default_value_t = 20)]
     pub snapshot_keep: usize,
+    /// How often the relay re-reads each running vault's revocation list from
+    /// storage, so `tessera-relay revoke` without `--url` (or another relay
+    /// sharing the bucket) reaches it; open sockets of a revoked token close.
+    #[arg(long, env = "TESSERA_REVOCATION_POLL", default_value = "30s", value_parser = parse_duration)]
+    pub revocation_poll: Duration,
     /// Notes unused for this long are dropped from memory (reloaded on demand).
     #[arg(long, env = "TESSERA_IDLE_EVICT", default_value = "5m", value_parser = parse_duration)]
     pub idle_evict: Duration,
@@ -124,6 +129,13 @@ pub struct ServeArgs {
     /// Accept connections without a token. For local experiments only.
     #[arg(long, env = "TESSERA_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
+    /// Create a vault on the first request whose token is valid for it.
+    /// Off by default: vaults are created by an admin (`default` on first
+    /// start, `POST /v1/vaults/{vault}` with an admin token), and a valid
+    /// token for any other vault gets 404. For test suites that use a fresh
+    /// vault per case.
+    #[arg(long, env = "TESSERA_AUTO_CREATE_VAULTS")]
+    pub auto_create_vaults: bool,
 }
 
 impl ServeArgs {

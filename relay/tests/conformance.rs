@@ -69,6 +69,8 @@ fn start_relay(data: &Path) -> Relay {
         .args(["--snapshot-debounce", "200ms", "--snapshot-max-delay", "1s"])
         .args(["--max-blob", &MAX_BLOB.to_string()])
         .env("RUST_LOG", "warn")
+        // Every case uses a fresh vault minted offline.
+        .env("TESSERA_AUTO_CREATE_VAULTS", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)

@@ -429,3 +429,33 @@ async fn while_s3_is_down_the_relay_keeps_acking_reports_the_lag_and_snapshots_e
         "missing from S3 after the outage: {lost:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_written_to_the_bucket_without_url_closes_the_tokens_open_socket() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (seaweed, relay) = start(tmp.path(), &["--revocation-poll", "200ms"]).await;
+    let vault = fresh_vault();
+    let target = Target::new(&relay.base, SECRET);
+    let (token, id) = target.token_with_id(&vault, Scope::Write);
+    let mut client =
+        tessera_conformance::client::VaultClient::connect_with_token(&relay.base, &vault, &token)
+            .await
+            .expect("connects");
+    client.barrier().await.expect("the socket works");
+    let mut args = vec![
+        "revoke".to_owned(),
+        "--vault".into(),
+        vault.clone(),
+        "--token-id".into(),
+        id,
+    ];
+    args.extend(seaweed.relay_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let printed = relay.cli(&args);
+    assert!(printed.contains("--revocation-poll"), "{printed}");
+    let (code, reason) = client
+        .wait_close()
+        .await
+        .expect("the relay closes the socket");
+    assert_eq!(code, 4403, "{reason}");
+}

@@ -72,7 +72,11 @@ impl Server {
         argv.extend(extra.iter().cloned());
         let launch = Launch {
             argv,
-            env: HashMap::from([("RUST_LOG".to_owned(), "warn".to_owned())]),
+            // The drivers use a fresh vault per case, minted offline.
+            env: HashMap::from([
+                ("RUST_LOG".to_owned(), "warn".to_owned()),
+                ("TESSERA_AUTO_CREATE_VAULTS".to_owned(), "true".to_owned()),
+            ]),
             log: data.with_extension("log"),
             group: false,
             start_timeout: Duration::from_secs(60),

@@ -1,12 +1,17 @@
 //! The Worker's front door: health, readiness and metrics answered here,
 //! everything under `/v1/vaults/{vault}/` handed to that vault's Durable
-//! Object (`idFromName(vault)`), which checks tokens and serves it.
+//! Object (`idFromName(vault)`) — but only after the core's door
+//! ([`api::admit`]) passed it: without a valid token for the vault and the
+//! route's scope, or with a declared body over the route's limit, no Durable
+//! Object is addressed and nothing in R2 is touched.
 
-use tessera_crdt::keys::VaultId;
+use tessera_crdt::api::{self, Door, Keys, Matched};
+use tessera_crdt::token::TokenKey;
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::api::ApiError;
-use crate::object::BUCKET;
+use crate::config::WorkerConfig;
+use crate::object::{BUCKET, SECRET};
 use crate::respond::{error_response, json, preflight, with_cors};
 use crate::route::{route, Route};
 use crate::store::Store;
@@ -33,7 +38,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Route::NotFound => Err(ApiError::not_found(
             "no such endpoint; see docs/http-api.md",
         )),
-        _ => forward(req, &env, matched.vault.as_deref().unwrap_or_default()).await,
+        _ => forward(req, &env, &matched).await,
     };
     match result {
         Ok(resp) => Ok(resp),
@@ -41,15 +46,41 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     }
 }
 
-/// Hands the request to the vault's Durable Object.
-async fn forward(req: Request, env: &Env, raw_vault: &str) -> Result<Response, ApiError> {
-    let vault = VaultId::new(raw_vault)
-        .map_err(|e| ApiError::bad_request("bad-vault-id", e.to_string()))?;
+/// Runs the door on the request line and headers, then hands the request
+/// to the vault's Durable Object.
+async fn forward(req: Request, env: &Env, matched: &Matched) -> Result<Response, ApiError> {
+    let secret = env.secret(SECRET).map_err(|_| {
+        ApiError::unavailable(format!(
+            "the worker has no {SECRET}; set it with `npx wrangler secret put {SECRET}`"
+        ))
+    })?;
+    let key = TokenKey::from_secret(secret.to_string().as_bytes());
+    let config = WorkerConfig::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let query_token = req.url().ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let header = |name| req.headers().get(name).ok().flatten();
+    let authorization = header("Authorization");
+    let door = Door {
+        query_token: query_token.as_deref(),
+        authorization: authorization.as_deref(),
+        content_length: header("Content-Length").and_then(|v| v.parse().ok()),
+    };
+    let admitted = api::admit(
+        matched,
+        door,
+        Keys::Tokens(&key),
+        config.room.limits.max_blob_bytes,
+        crate::respond::now_ms() / 1000,
+    )?;
     let unavailable =
         |e: worker::Error| ApiError::unavailable(format!("the vault could not be opened: {e}"));
     let stub = env
         .durable_object(VAULTS)
-        .and_then(|ns| ns.id_from_name(vault.as_str())?.get_stub())
+        .and_then(|ns| ns.id_from_name(admitted.vault.as_str())?.get_stub())
         .map_err(unavailable)?;
     stub.fetch_with_request(req).await.map_err(unavailable)
 }

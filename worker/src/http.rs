@@ -16,6 +16,7 @@ use crate::object::VaultObject;
 use crate::respond::{json, now_ms, with_cors};
 use crate::route::{Matched, Route};
 use crate::store::StoreError;
+use tessera_crdt::api::{BodyLimit, MAX_JSON_BODY};
 
 /// `?token=`, `?path=` and `?doc=`.
 #[derive(Debug, Default)]
@@ -44,11 +45,30 @@ fn internal(e: worker::Error) -> ApiError {
     ApiError::unavailable(e.to_string())
 }
 
-fn bad_body(e: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(
-        "bad-request",
-        format!("the request body is not valid JSON for this endpoint: {e}"),
-    )
+/// Reads at most the route's limit of body bytes, as a stream: the read
+/// stops at the first byte over it, whatever Content-Length said.
+async fn read_limited(req: &mut Request, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
+    let max = limit.max();
+    let mut stream = req.stream().map_err(internal)?;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(internal)?;
+        if (out.len() + chunk.len()) as u64 > max {
+            return Err(limit.refusal());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads a small JSON body within the route's limit; errors quote only an excerpt.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    req: &mut Request,
+    limit: BodyLimit,
+) -> Result<T, ApiError> {
+    let bytes = read_limited(req, limit).await?;
+    serde_json::from_slice(&bytes).map_err(ApiError::bad_body)
 }
 
 fn content_hash(raw: &str) -> Result<ContentHash, ApiError> {
@@ -83,20 +103,9 @@ pub(crate) async fn handle(
             let hash = content_hash(&hash)?;
             let max = obj
                 .with(|l| l.room.config().limits.max_blob_bytes)
-                .unwrap_or(u64::MAX);
-            let declared = req
-                .headers()
-                .get("Content-Length")
-                .ok()
-                .flatten()
-                .and_then(|v| v.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > max) {
-                return Err(ApiError::too_large(max));
-            }
-            let bytes = req.bytes().await.map_err(internal)?;
-            if bytes.len() as u64 > max {
-                return Err(ApiError::too_large(max));
-            }
+                .unwrap_or(0);
+            // The front door checked the declared length; this holds while reading.
+            let bytes = read_limited(&mut req, BodyLimit::Blob(max)).await?;
             if blake3_hex(&bytes) != hash.as_str() {
                 return Err(ApiError::new(
                     422,
@@ -148,7 +157,7 @@ pub(crate) async fn handle(
         }
         Route::Mint => {
             authorize(obj, &req, &vault, &p, Scope::Admin).await?;
-            let body: MintRequest = req.json().await.map_err(bad_body)?;
+            let body: MintRequest = read_json(&mut req, BodyLimit::Json(MAX_JSON_BODY)).await?;
             let key = obj.token_key()?;
             let claims = Claims::new(
                 vault.as_str(),
@@ -168,7 +177,7 @@ pub(crate) async fn handle(
         }
         Route::Revoke => {
             authorize(obj, &req, &vault, &p, Scope::Admin).await?;
-            let body: RevokeRequest = req.json().await.map_err(bad_body)?;
+            let body: RevokeRequest = read_json(&mut req, BodyLimit::Json(MAX_JSON_BODY)).await?;
             let id = body.token_id;
             obj.store()?
                 .update_manifest(&vault, |m| {
@@ -212,7 +221,7 @@ pub(crate) async fn handle(
         }
         Route::Restore => {
             authorize(obj, &req, &vault, &p, Scope::Write).await?;
-            let body: RestoreRequest = req.json().await.map_err(bad_body)?;
+            let body: RestoreRequest = read_json(&mut req, BodyLimit::Json(MAX_JSON_BODY)).await?;
             let (doc, _) = resolve_doc(obj, body.doc.as_deref(), body.path.as_deref()).await?;
             let hash = ContentHash::new(&body.snapshot).map_err(|_| {
                 ApiError::bad_request(
@@ -245,6 +254,15 @@ pub(crate) async fn handle(
             json(
                 &serde_json::json!({ "restored": true, "doc": doc.as_str() }),
                 200,
+                origin,
+            )
+            .map_err(internal)
+        }
+        Route::CreateVault => {
+            authorize(obj, &req, &vault, &p, Scope::Admin).await?;
+            json(
+                &serde_json::json!({ "vault": vault.as_str(), "created": true }),
+                201,
                 origin,
             )
             .map_err(internal)
@@ -310,8 +328,9 @@ async fn upgrade(
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let pair = WebSocketPair::new().map_err(internal)?;
     obj.state.accept_web_socket(&pair.server);
+    let expiry_ms = claims.exp.map(|exp| exp.saturating_mul(1000));
     pair.server
-        .serialize_attachment(session.to_string())
+        .serialize_attachment(crate::object::attachment(session, expiry_ms))
         .map_err(internal)?;
     let now = now_ms();
     let effects = obj

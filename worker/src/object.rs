@@ -97,6 +97,15 @@ impl DurableObject for VaultObject {
             );
             return Ok(());
         };
+        if expiry_of(&ws).is_some_and(|at| at <= now_ms()) {
+            // The alarm closes expired sockets; a frame racing it is not let in.
+            let _ = ws.close(
+                Some(close::UNAUTHORIZED),
+                Some(tessera_crdt::api::EXPIRED_REASON),
+            );
+            self.socket_gone(&ws).await;
+            return Ok(());
+        }
         let now = now_ms();
         let effects = self.with(|live| {
             if live.room.session_record(session).is_none() {
@@ -163,6 +172,7 @@ impl DurableObject for VaultObject {
             // Retried by the runtime.
             return Err(worker::Error::RustError(e.message));
         }
+        self.close_expired().await;
         let now = now_ms();
         let effects = self.with(|live| {
             live.alarm_at = None;
@@ -174,12 +184,29 @@ impl DurableObject for VaultObject {
     }
 }
 
-/// The session id a socket carries as its attachment.
+/// The session id a socket carries as its attachment (`session` or
+/// `session:expiry_ms`; the attachment survives hibernation).
 fn session_of(ws: &WebSocket) -> Option<SessionId> {
     ws.deserialize_attachment::<String>()
         .ok()
         .flatten()
-        .and_then(|s| s.parse().ok())
+        .and_then(|s| s.split(':').next()?.parse().ok())
+}
+
+/// When the socket's token expires (unix ms), from its attachment.
+fn expiry_of(ws: &WebSocket) -> Option<u64> {
+    ws.deserialize_attachment::<String>()
+        .ok()
+        .flatten()
+        .and_then(|s| s.split(':').nth(1)?.parse().ok())
+}
+
+/// The attachment of a new socket: its session and its token's expiry.
+pub(crate) fn attachment(session: SessionId, expiry_ms: Option<u64>) -> String {
+    match expiry_ms {
+        Some(at) => format!("{session}:{at}"),
+        None => session.to_string(),
+    }
 }
 
 impl VaultObject {
@@ -357,16 +384,42 @@ impl VaultObject {
         });
     }
 
+    /// Closes (4401) the sockets whose token has expired, hibernated or not:
+    /// the alarm is set for the earliest expiry (see `schedule_alarm`).
+    pub(crate) async fn close_expired(&self) {
+        let now = now_ms();
+        for ws in self.state.get_websockets() {
+            if expiry_of(&ws).is_some_and(|at| at <= now) {
+                let _ = ws.close(
+                    Some(close::UNAUTHORIZED),
+                    Some(tessera_crdt::api::EXPIRED_REASON),
+                );
+                self.socket_gone(&ws).await;
+            }
+        }
+    }
+
     /// Sets the alarm for the room's next deadline (snapshots, presence
-    /// expiry), or to evict idle docs while any are in memory.
+    /// expiry, the earliest token expiry of a socket), or to evict idle docs
+    /// while any are in memory.
     async fn schedule_alarm(&self) {
         let now = now_ms();
+        let expiry = self
+            .state
+            .get_websockets()
+            .iter()
+            .filter_map(expiry_of)
+            .min();
         let want = self.with(|live| {
             let stats = live.room.stats();
             let deadline = live
                 .room
                 .next_deadline()
-                .or_else(|| (stats.docs_loaded > 0).then_some(now + IDLE_EVICT_MS))?;
+                .or_else(|| (stats.docs_loaded > 0).then_some(now + IDLE_EVICT_MS));
+            let deadline = match (deadline, expiry) {
+                (Some(d), Some(e)) => d.min(e),
+                (d, e) => d.or(e)?,
+            };
             let deadline = deadline.max(now + 1);
             match live.alarm_at {
                 Some(at) if at <= deadline && at > now => None,

@@ -223,6 +223,10 @@ pub fn all() -> Vec<Case> {
             "revoking a token closes its socket with 4403 and later connects get 403",
             admin::revoke_closes_socket_and_refuses_later
         ),
+        case!(
+            "a socket is closed with 4401 when its token expires",
+            tokens::socket_closes_when_its_token_expires
+        ),
         // History.
         case!(
             "history lists a snapshot after the debounce",

@@ -162,3 +162,20 @@ pub async fn bearer_header_is_accepted(t: Target) -> Result<()> {
         .context("PUT blob with Authorization: Bearer")?;
     Ok(())
 }
+
+/// A socket does not outlive its token: closed with 4401 and a reason at expiry.
+pub async fn socket_closes_when_its_token_expires(t: Target) -> Result<()> {
+    let vault = fresh_vault();
+    // Two seconds: long enough to connect and sync, well inside the client's wait.
+    let claims = Claims::new(&vault, Scope::Write, now_secs(), Some(2), None)?;
+    let token = t.mint(&claims);
+    let mut client =
+        crate::client::VaultClient::connect_with_token(&t.base, &vault, &token).await?;
+    let doc = fresh_doc();
+    client.open_and_sync(&doc).await?;
+    let (code, reason) = client.wait_close().await?;
+    if code != 4401 || reason.is_empty() {
+        bail!("the socket of an expired token closed with {code} {reason:?}, expected 4401 with a reason");
+    }
+    vault_still_works(&t, &vault).await
+}

@@ -38,6 +38,8 @@ export async function startRelay({ vault }) {
   const port = await freePort();
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data, '--secret', secret], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Test vaults are minted offline, never created by an admin.
+    env: { ...process.env, TESSERA_AUTO_CREATE_VAULTS: 'true' },
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));

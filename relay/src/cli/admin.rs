@@ -39,7 +39,8 @@ fn admin_token(common: &tessera_relay::config::CommonArgs, vault: &str) -> anyho
 }
 
 /// Revokes a token: through a running relay when `--url` is given (its
-/// sockets close at once), else directly in storage.
+/// sockets close at once), else directly in storage, where a running relay
+/// finds it on its next poll (`--revocation-poll`) and closes its sockets.
 pub async fn revoke(a: RevokeArgs) -> anyhow::Result<()> {
     if let Some(url) = &a.url {
         let token = admin_token(&a.common, &a.vault)?;
@@ -63,10 +64,19 @@ pub async fn revoke(a: RevokeArgs) -> anyhow::Result<()> {
         }
     } else {
         let vault = VaultId::new(&a.vault)?;
-        let store = super::open_store(&a.common, true).await?;
+        let store = super::open_store(&a.common, true).await.context(
+            "a relay running on this data directory holds it: revoke through it with --url",
+        )?;
         persist_revocation(store.as_ref(), &vault, &a.token_id).await?;
     }
-    println!("revoked {}", a.token_id);
+    if a.url.is_some() {
+        println!("revoked {}", a.token_id);
+    } else {
+        println!(
+            "revoked {} in storage; a running relay applies it within its --revocation-poll (default 30s) and closes the token's sockets",
+            a.token_id
+        );
+    }
     Ok(())
 }
 

@@ -46,7 +46,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dormant_after: args.dormant_after,
         wal: WalOptions::default(),
     };
-    let vaults = Arc::new(Vaults::new(deps));
+    let vaults = Arc::new(Vaults::new(deps).auto_create(args.auto_create_vaults));
+    // The one vault that exists without an admin asking: the first start's
+    // `default`, whose tokens print below. Creating it again is a no-op.
+    vaults
+        .create(&tessera_crdt::keys::VaultId::new("default")?)
+        .await
+        .context("creating the default vault")?;
     let state = AppState {
         vaults: vaults.clone(),
         auth,
@@ -56,6 +62,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         send_queue: args.send_queue,
         max_snapshot_lag: args.max_snapshot_lag,
     };
+    // Revocations written to storage by others reach this process.
+    let polled = vaults.clone();
+    let poll = args.revocation_poll.max(Duration::from_millis(100));
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(poll);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            polled.refresh_revocations().await;
+        }
+    });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -1,66 +1,70 @@
-//! Tokens at the door, and the JSON error every refusal carries.
+//! The door in axum terms: [`Authed`] runs the core's [`api::admit`] on the
+//! request line and headers (token MAC, expiry, vault, scope, declared body
+//! length) before a vault is opened or a body byte is read, and the JSON
+//! error every refusal carries.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use tessera_crdt::keys::VaultId;
-use tessera_crdt::token::{self, Claims, Scope, TokenError, TokenKey};
+use serde::de::DeserializeOwned;
+use tessera_crdt::api::{self, BodyLimit, Door, Keys};
+use tessera_crdt::token::{Claims, TokenError, TokenKey};
 
+use super::AppState;
 use crate::vault::VaultHandle;
 
-/// An HTTP refusal: status, stable code, and a sentence for humans.
+/// An HTTP refusal: the core's [`api::ApiError`], answerable by axum.
 #[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Stable machine-readable code (see docs/http-api.md).
-    pub code: &'static str,
-    /// What went wrong and what to do.
-    pub message: String,
-}
+pub struct ApiError(pub api::ApiError);
 
 impl ApiError {
     /// Builds an error.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError(api::ApiError::new(status, code, message))
     }
 
     /// 400 with a code.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+        ApiError(api::ApiError::bad_request(code, message))
     }
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", message)
+        ApiError(api::ApiError::not_found(message))
     }
 
     /// 503: storage or the vault is unavailable.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        ApiError(api::ApiError::unavailable(message))
+    }
+
+    /// The stable code (for metrics).
+    pub fn code(&self) -> &'static str {
+        self.0.code
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code, "message": self.message });
-        (self.status, Json(body)).into_response()
+impl From<api::ApiError> for ApiError {
+    fn from(e: api::ApiError) -> Self {
+        ApiError(e)
     }
 }
 
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
-        let status = match e {
-            TokenError::WrongVault | TokenError::InsufficientScope { .. } | TokenError::Revoked => {
-                StatusCode::FORBIDDEN
-            }
-            _ => StatusCode::UNAUTHORIZED,
-        };
-        ApiError::new(status, e.reason(), e.to_string())
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::json!({ "error": self.0.code, "message": self.0.message });
+        (status, Json(body)).into_response()
     }
 }
 
@@ -73,55 +77,95 @@ pub enum Auth {
     Disabled,
 }
 
-/// Parses a vault id from a path segment.
-pub fn vault_id(raw: &str) -> Result<VaultId, ApiError> {
-    VaultId::new(raw).map_err(|e| ApiError::bad_request("bad-vault-id", e.to_string()))
-}
-
-/// The token from `?token=` or `Authorization: Bearer`.
-pub fn token_from(query: Option<&str>, headers: &HeaderMap) -> Option<String> {
-    if let Some(t) = query.filter(|t| !t.is_empty()) {
-        return Some(t.to_owned());
-    }
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())
-}
-
 impl Auth {
-    /// Checks a token for `needed` on `vault`, including revocation.
-    pub fn check(
-        &self,
-        token: Option<&str>,
-        vault: &VaultHandle,
-        needed: Scope,
-        now_secs: u64,
-    ) -> Result<Claims, ApiError> {
+    fn keys(&self) -> Keys<'_> {
         match self {
-            Auth::Disabled => Ok(Claims {
-                vault: vault.id.to_string(),
-                scope: Scope::Admin,
-                iat: now_secs,
-                exp: None,
-                id: "insecure-no-auth".into(),
-                device: None,
-            }),
-            Auth::Tokens(key) => {
-                let token = token.ok_or(TokenError::Missing)?;
-                let revoked = vault.revocations();
-                Ok(token::authorize(
-                    key,
-                    &revoked,
-                    token,
-                    vault.id.as_str(),
-                    needed,
-                    now_secs,
-                )?)
-            }
+            Auth::Tokens(k) => Keys::Tokens(k),
+            Auth::Disabled => Keys::Disabled,
         }
     }
+}
+
+/// A request that passed the door: its vault (opened only after the token
+/// checked out, and only if an admin created it), the token's claims
+/// (revocation included) and how much body it may read.
+pub struct Authed {
+    /// The vault.
+    pub vault: VaultHandle,
+    /// The token's claims.
+    pub claims: Claims,
+    /// The route's body limit.
+    pub body: BodyLimit,
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let matched = api::route(parts.method.as_str(), parts.uri.path());
+        let query_token = query_token(&parts.uri);
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let door = Door {
+            query_token: query_token.as_deref(),
+            authorization: header(header::AUTHORIZATION),
+            content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        };
+        let admitted = api::admit(
+            &matched,
+            door,
+            state.auth.keys(),
+            state.limits.max_blob_bytes,
+            now_secs(),
+        )
+        .inspect_err(|e| state.metrics.error(e.code))?;
+        let unavailable = |e| ApiError::unavailable(format!("the vault could not be opened: {e}"));
+        let vault = if admitted.route == api::Route::CreateVault {
+            state
+                .vaults
+                .create(&admitted.vault)
+                .await
+                .map_err(unavailable)?
+        } else {
+            state
+                .vaults
+                .get_existing(&admitted.vault)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| api::ApiError::no_such_vault(admitted.vault.as_str()))?
+        };
+        vault
+            .revocations()
+            .check(&admitted.claims)
+            .inspect_err(|e| state.metrics.error(e.reason()))?;
+        Ok(Authed {
+            vault,
+            claims: admitted.claims,
+            body: admitted.body,
+        })
+    }
+}
+
+/// `?token=` from the request URI, percent-decoded.
+fn query_token(uri: &axum::http::Uri) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        token: Option<String>,
+    }
+    axum::extract::Query::<Q>::try_from_uri(uri).ok()?.0.token
+}
+
+/// Reads at most `limit` body bytes; more is refused without reading further.
+pub async fn read_limited(body: Body, limit: BodyLimit) -> Result<bytes::Bytes, ApiError> {
+    let max = usize::try_from(limit.max()).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| limit.refusal().into())
+}
+
+/// Reads a small JSON body within the route's limit; errors quote only an excerpt.
+pub async fn read_json<T: DeserializeOwned>(body: Body, limit: BodyLimit) -> Result<T, ApiError> {
+    let bytes = read_limited(body, limit).await?;
+    serde_json::from_slice(&bytes).map_err(|e| api::ApiError::bad_body(e).into())
 }
 
 /// Unix seconds now.

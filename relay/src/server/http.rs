@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -14,39 +14,16 @@ use tessera_crdt::note::Note;
 use tessera_crdt::token::{self, Claims, Scope};
 use tessera_crdt::vault::Index;
 
-use super::auth::{now_secs, token_from, vault_id, ApiError, Auth};
+use super::auth::{now_secs, read_json, read_limited, ApiError, Auth, Authed};
 use super::AppState;
 use crate::store::{PutCondition, PutOutcome};
 use crate::vault::VaultHandle;
 
-/// `?token=` and the other query parameters HTTP endpoints take.
+/// The query parameters history takes (`?token=` is read by the door).
 #[derive(Debug, Default, Deserialize)]
 pub struct Params {
-    pub(crate) token: Option<String>,
     path: Option<String>,
     doc: Option<String>,
-}
-
-/// Resolves the vault and checks the caller's token for `needed`.
-async fn authorize(
-    state: &AppState,
-    raw_vault: &str,
-    params: &Params,
-    headers: &HeaderMap,
-    needed: Scope,
-) -> Result<(VaultHandle, Claims), ApiError> {
-    let id = vault_id(raw_vault)?;
-    let vault = state
-        .vaults
-        .get(&id)
-        .await
-        .map_err(|e| ApiError::unavailable(format!("the vault could not be opened: {e}")))?;
-    let token = token_from(params.token.as_deref(), headers);
-    let claims = state
-        .auth
-        .check(token.as_deref(), &vault, needed, now_secs())
-        .inspect_err(|e| state.metrics.error(e.code))?;
-    Ok((vault, claims))
 }
 
 fn content_hash(raw: &str) -> Result<ContentHash, ApiError> {
@@ -61,35 +38,18 @@ fn content_hash(raw: &str) -> Result<ContentHash, ApiError> {
 /// `PUT /v1/vaults/{vault}/blobs/{hash}`: stores an attachment after checking its hash.
 pub async fn put_blob(
     State(state): State<AppState>,
-    Path((vault, hash)): Path<(String, String)>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
+    Path((_, hash)): Path<(String, String)>,
+    authed: Authed,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Write).await?;
+    let vault = authed.vault;
     let hash = content_hash(&hash)?;
-    let max = state.limits.max_blob_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "limit-exceeded",
-            format!("attachments are limited to {max} bytes"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
-    }
-    let limit = usize::try_from(max).unwrap_or(usize::MAX);
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    // The door checked the declared length; the limit holds while reading too
+    // (chunked or lying uploads stop at the limit).
+    let bytes = read_limited(body, authed.body).await?;
     if tessera_crdt::hash::blake3_hex(&bytes) != hash.as_str() {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            422,
             "hash-mismatch",
             "the uploaded bytes do not hash to the name in the URL",
         ));
@@ -111,11 +71,10 @@ pub async fn put_blob(
 /// `GET|HEAD /v1/vaults/{vault}/blobs/{hash}`.
 pub async fn get_blob(
     State(state): State<AppState>,
-    Path((vault, hash)): Path<(String, String)>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
+    Path((_, hash)): Path<(String, String)>,
+    authed: Authed,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Read).await?;
+    let vault = authed.vault;
     let hash = content_hash(&hash)?;
     match state.store.get(&keys::blob_key(&vault.id, &hash)).await {
         Ok(Some(obj)) => Ok((
@@ -136,6 +95,16 @@ pub async fn get_blob(
     }
 }
 
+/// `POST /v1/vaults/{vault}` (admin): creates the vault (the door created it
+/// when it let the request through); creating an existing vault is a no-op.
+pub async fn create_vault(authed: Authed) -> Response {
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "vault": authed.vault.id.as_str(), "created": true })),
+    )
+        .into_response()
+}
+
 /// Body of `POST /v1/vaults/{vault}/tokens`.
 #[derive(Debug, Deserialize)]
 pub struct MintRequest {
@@ -147,12 +116,11 @@ pub struct MintRequest {
 /// `POST /v1/vaults/{vault}/tokens` (admin): mints a token for the vault.
 pub async fn mint(
     State(state): State<AppState>,
-    Path(vault): Path<String>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
-    Json(req): Json<MintRequest>,
+    authed: Authed,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Admin).await?;
+    let req: MintRequest = read_json(body, authed.body).await?;
+    let vault = authed.vault;
     let Auth::Tokens(key) = &state.auth else {
         return Err(ApiError::bad_request(
             "bad-request",
@@ -183,12 +151,11 @@ pub struct RevokeRequest {
 /// `POST /v1/vaults/{vault}/revoke` (admin): refuses a token from now on.
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(vault): Path<String>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
-    Json(req): Json<RevokeRequest>,
+    authed: Authed,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Admin).await?;
+    let req: RevokeRequest = read_json(body, authed.body).await?;
+    let vault = authed.vault;
     let id = req.token_id.clone();
     crate::vault::persist_revocation(state.store.as_ref(), &vault.id, &id)
         .await
@@ -229,11 +196,10 @@ async fn resolve_doc(
 /// `GET /v1/vaults/{vault}/history?path=P` (read): a note's stored versions, newest first.
 pub async fn history(
     State(state): State<AppState>,
-    Path(vault): Path<String>,
+    authed: Authed,
     Query(params): Query<Params>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Read).await?;
+    let vault = authed.vault;
     let (doc, path) = resolve_doc(&vault, &params).await?;
     let head = crate::vault::read_head(state.store.as_ref(), &vault.id, &doc)
         .await
@@ -263,14 +229,12 @@ pub struct RestoreRequest {
 /// `POST /v1/vaults/{vault}/restore` (write): brings an old version back as a new edit.
 pub async fn restore(
     State(state): State<AppState>,
-    Path(vault): Path<String>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
-    Json(req): Json<RestoreRequest>,
+    authed: Authed,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let (vault, _) = authorize(&state, &vault, &params, &headers, Scope::Write).await?;
+    let req: RestoreRequest = read_json(body, authed.body).await?;
+    let vault = authed.vault;
     let lookup = Params {
-        token: None,
         path: req.path.clone(),
         doc: req.doc.clone(),
     };

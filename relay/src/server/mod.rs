@@ -8,22 +8,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 use tessera_crdt::keys::DocId;
 use tessera_crdt::limits::Limits;
 use tessera_crdt::room::Endpoint;
-use tessera_crdt::token::Scope;
 use tower_http::cors::CorsLayer;
 
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::vault::Vaults;
-use auth::{now_secs, token_from, vault_id, ApiError, Auth};
-use http::Params;
+use auth::{ApiError, Auth, Authed};
 
 /// Initial read buffer of a WebSocket, in bytes. tungstenite allocates it
 /// per socket and zero-fills it to capacity before every read, so all of it
@@ -82,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
         .route("/metrics", get(http::metrics))
+        .route("/v1/vaults/{vault}", post(http::create_vault))
         .route("/v1/vaults/{vault}/ws", get(vault_socket))
         .route("/v1/vaults/{vault}/docs/{doc}", get(doc_socket))
         .route(
@@ -93,7 +92,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vaults/{vault}/history", get(http::history))
         .route("/v1/vaults/{vault}/restore", post(http::restore))
         .fallback(http::not_found)
-        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(cors)
         .with_state(state)
 }
@@ -101,51 +99,30 @@ pub fn router(state: AppState) -> Router {
 /// `GET /v1/vaults/{vault}/ws`: the multiplexed vault endpoint.
 async fn vault_socket(
     State(state): State<AppState>,
-    Path(vault): Path<String>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
+    authed: Authed,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    upgrade_socket(state, &vault, None, params, headers, upgrade).await
+    upgrade_socket(state, authed, Endpoint::Vault, upgrade)
 }
 
 /// `GET /v1/vaults/{vault}/docs/{doc}`: the y-websocket doc endpoint.
 async fn doc_socket(
     State(state): State<AppState>,
-    Path((vault, doc)): Path<(String, String)>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
+    Path((_, doc)): Path<(String, String)>,
+    authed: Authed,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    upgrade_socket(state, &vault, Some(doc), params, headers, upgrade).await
+    DocId::new(&doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
+    upgrade_socket(state, authed, Endpoint::Doc(doc), upgrade)
 }
 
-async fn upgrade_socket(
+fn upgrade_socket(
     state: AppState,
-    raw_vault: &str,
-    doc: Option<String>,
-    params: Params,
-    headers: HeaderMap,
+    authed: Authed,
+    endpoint: Endpoint,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let id = vault_id(raw_vault)?;
-    let endpoint = match doc {
-        Some(doc) => {
-            DocId::new(&doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
-            Endpoint::Doc(doc)
-        }
-        None => Endpoint::Vault,
-    };
-    let vault = state
-        .vaults
-        .get(&id)
-        .await
-        .map_err(|e| ApiError::unavailable(format!("the vault could not be opened: {e}")))?;
-    let token = token_from(params.token.as_deref(), &headers);
-    let claims = state
-        .auth
-        .check(token.as_deref(), &vault, Scope::Read, now_secs())
-        .inspect_err(|e| state.metrics.error(e.code))?;
+    let Authed { vault, claims, .. } = authed;
     let upgrade = upgrade.map_err(|e| {
         ApiError::bad_request("bad-request", format!("this endpoint is a WebSocket: {e}"))
     })?;

@@ -29,6 +29,12 @@ pub async fn run(
     metrics: Arc<Metrics>,
 ) {
     let session = NEXT_SESSION.fetch_add(1, Relaxed);
+    // A socket does not outlive its token: closed with 4401 at expiry.
+    let expiry = until(
+        tessera_crdt::api::socket_deadline(&claims, super::auth::now_secs())
+            .map(|secs| tokio::time::Instant::now() + Duration::from_secs(secs)),
+    );
+    tokio::pin!(expiry);
     let (frames_tx, mut frames) = mpsc::channel::<Bytes>(queue.max(1));
     let (close_tx, mut close_rx) = watch::channel(None);
     let tx = SessionTx {
@@ -88,6 +94,11 @@ pub async fn run(
                     break;
                 }
             },
+            () = &mut expiry => {
+                let request = Some((close::UNAUTHORIZED, tessera_crdt::api::EXPIRED_REASON.to_owned()));
+                close_with(request, &mut frames, &mut sink, &mut stream).await;
+                break;
+            }
             changed = close_rx.changed() => {
                 let request = if changed.is_ok() { close_rx.borrow().clone() } else { None };
                 close_with(request, &mut frames, &mut sink, &mut stream).await;
@@ -97,6 +108,14 @@ pub async fn run(
     }
     metrics.connections.fetch_sub(1, Relaxed);
     vault.send(Cmd::Leave { session }).await;
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Most frames written before one flush: bounds how long the first of a

@@ -154,6 +154,24 @@ pub async fn store_snapshot(
     Err(PersistError::Contended(prepared.head_key))
 }
 
+/// The revocation list in the vault's stored manifest, if there is one.
+pub async fn read_revocations(
+    store: &dyn Store,
+    vault: &VaultId,
+) -> Result<Option<tessera_crdt::token::Revocations>, PersistError> {
+    let Some(obj) = store.get(&keys::manifest_key(vault)).await? else {
+        return Ok(None);
+    };
+    let manifest =
+        Manifest::decode(&obj.bytes).map_err(|e| PersistError::Corrupt(e.to_string()))?;
+    Ok(Some(manifest.revoked))
+}
+
+/// True when the vault was created: its manifest is in the store.
+pub async fn manifest_exists(store: &dyn Store, vault: &VaultId) -> Result<bool, PersistError> {
+    Ok(store.get(&keys::manifest_key(vault)).await?.is_some())
+}
+
 /// Reads the vault's manifest, creating it on first use. `catalog_intact`
 /// says whether the local change catalog survived; if not, an existing
 /// vault's epoch is renewed so clients never trust a cursor the relay can't

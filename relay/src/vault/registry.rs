@@ -1,17 +1,19 @@
-//! The vaults this process serves, started on first use.
+//! The vaults this process serves: created by an admin, started on first use.
 
 use std::collections::HashMap;
 
 use tessera_crdt::keys::VaultId;
 use tokio::sync::Mutex;
 
-use super::{start, PersistError, VaultDeps, VaultHandle, VaultStats};
+use super::{persist, start, PersistError, VaultDeps, VaultHandle, VaultStats};
 
 /// Running vaults by id. Starting one (manifest, log recovery) happens once,
 /// even when many connections arrive together.
 pub struct Vaults {
     deps: VaultDeps,
     running: Mutex<HashMap<VaultId, VaultHandle>>,
+    /// Start vaults that were never created (`--auto-create-vaults`).
+    auto_create: bool,
 }
 
 impl Vaults {
@@ -20,7 +22,32 @@ impl Vaults {
         Vaults {
             deps,
             running: Mutex::new(HashMap::new()),
+            auto_create: false,
         }
+    }
+
+    /// Lets requests with a valid token create their vault (test suites).
+    pub fn auto_create(mut self, on: bool) -> Self {
+        self.auto_create = on;
+        self
+    }
+
+    /// The vault's handle if an admin created it (its manifest is in the
+    /// store), starting it if needed; `None` otherwise, having touched
+    /// nothing on disk or in the store.
+    pub async fn get_existing(&self, id: &VaultId) -> Result<Option<VaultHandle>, PersistError> {
+        if let Some(h) = self.running.lock().await.get(id) {
+            return Ok(Some(h.clone()));
+        }
+        if !self.auto_create && !persist::manifest_exists(self.deps.store.as_ref(), id).await? {
+            return Ok(None);
+        }
+        self.get(id).await.map(Some)
+    }
+
+    /// Creates the vault (its manifest) if it does not exist, and starts it.
+    pub async fn create(&self, id: &VaultId) -> Result<VaultHandle, PersistError> {
+        self.get(id).await
     }
 
     /// What vaults are built from.
@@ -28,8 +55,8 @@ impl Vaults {
         &self.deps
     }
 
-    /// The vault's handle, starting it if needed.
-    pub async fn get(&self, id: &VaultId) -> Result<VaultHandle, PersistError> {
+    /// The vault's handle, creating and starting it if needed.
+    async fn get(&self, id: &VaultId) -> Result<VaultHandle, PersistError> {
         let mut running = self.running.lock().await;
         if let Some(h) = running.get(id) {
             return Ok(h.clone());
@@ -60,6 +87,26 @@ impl Vaults {
             }
         }
         total
+    }
+
+    /// Re-reads every running vault's revocation list from storage and
+    /// applies ids revoked elsewhere (the CLI without `--url`, another relay):
+    /// their tokens are refused from now on and their sockets close with 4403.
+    pub async fn refresh_revocations(&self) {
+        for v in self.all().await {
+            match persist::read_revocations(self.deps.store.as_ref(), &v.id).await {
+                Ok(Some(stored)) => {
+                    let known = v.revocations();
+                    for id in stored.iter().filter(|id| !known.is_revoked(id)) {
+                        v.revoke(id).await;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(vault = %v.id, error = %e, "re-reading revocations failed; retried on the next poll")
+                }
+            }
+        }
     }
 
     /// Closes every socket of every vault with 1001 (shutdown).

@@ -77,6 +77,9 @@ impl Relay {
             .expect("relay log");
         let child = Command::new(env!("CARGO_BIN_EXE_tessera-relay"))
             .args(&self.args)
+            // Every case uses a fresh vault minted offline; tests that check
+            // vault creation pass TESSERA_AUTO_CREATE_VAULTS=false.
+            .env("TESSERA_AUTO_CREATE_VAULTS", "true")
             .envs(&self.envs)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
