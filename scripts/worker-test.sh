@@ -102,6 +102,20 @@ say "stock Yjs clients (y-websocket) through the worker"
 TESSERA_TEST_URL="$URL" TESSERA_SECRET="$SECRET" TESSERA_RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay" \
   node --test conformance/js/yjs-clients.test.mjs
 
+# The plugin's engine suite (real WASM core, `ws` sockets) against the worker:
+# the same tests that run against the relay binary, among them the resync
+# interleaving of issue 15 (an announcement racing changes-since).
+say "the plugin's sync engine through the worker"
+if [[ ! -f crdt/pkg/tessera_crdt_bg.wasm ]]; then scripts/build-wasm.sh; fi
+(cd plugin && TESSERA_TEST_URL="$URL" TESSERA_SECRET="$SECRET" \
+  TESSERA_RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay" \
+  node --import tsx --test --test-concurrency=1 test/*.test.ts)
+
+# The named bad inputs against both shells (a second wrangler dev with the
+# table's small limits): every refusal the same, and no input resets an object.
+say "named bad inputs against the relay and the worker"
+BAD_INPUTS_WORKER_PORT=$((PORT - 1)) scripts/bad-inputs.sh --worker --out /dev/null >/dev/null
+
 WORKER_TEST_IDLE="${WORKER_TEST_IDLE:-75}"
 if [[ "$WORKER_TEST_IDLE" != 0 ]]; then
   DOC2="fedcba9876543210fedcba9876543210"

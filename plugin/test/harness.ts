@@ -1,5 +1,8 @@
 // Real parts for engine tests: the WASM core from crdt/pkg, the relay binary
 // in a temporary folder, `ws` sockets, and in-memory vaults and stores.
+// TESSERA_TEST_URL (http://host:port) + TESSERA_SECRET run the same tests
+// against a server that is already running (the worker under `wrangler dev`,
+// from scripts/worker-test.sh) instead of starting the relay binary.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,7 +16,8 @@ import type { Connection, ConnectionHandlers, Transport } from '../src/core/engi
 
 initCore(readFileSync(new URL('../../crdt/pkg/tessera_crdt_bg.wasm', import.meta.url)));
 
-const SECRET = 'engine-test-secret-0123456789abcdef';
+const EXTERNAL = process.env.TESSERA_TEST_URL;
+const SECRET = EXTERNAL ? process.env.TESSERA_SECRET ?? '' : 'engine-test-secret-0123456789abcdef';
 const BIN = process.env.TESSERA_RELAY_BIN ?? new URL('../../target/debug/tessera-relay', import.meta.url).pathname;
 
 async function freePort(): Promise<number> {
@@ -30,11 +34,18 @@ async function freePort(): Promise<number> {
 export class Relay {
   private constructor(
     readonly url: string,
-    private readonly proc: ChildProcess,
-    private readonly dir: string,
+    private readonly proc: ChildProcess | undefined,
+    private readonly dir: string | undefined,
   ) {}
 
+  /** True when the tests run against a server this harness did not start. */
+  static readonly external = EXTERNAL !== undefined;
+
   static async start(): Promise<Relay> {
+    if (EXTERNAL) {
+      if (!SECRET) throw new Error('TESSERA_TEST_URL needs TESSERA_SECRET (the server\'s secret) to mint tokens');
+      return new Relay(EXTERNAL.replace(/\/$/, ''), undefined, undefined);
+    }
     const dir = mkdtempSync(join(tmpdir(), 'tessera-engine-'));
     const port = await freePort();
     const proc = spawn(
@@ -70,6 +81,7 @@ export class Relay {
   }
 
   async stop(): Promise<void> {
+    if (!this.proc || !this.dir) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGTERM');
     await exited;

@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// sharing the bucket) reaches it; open sockets of a revoked token close.
     #[arg(long, env = "TESSERA_REVOCATION_POLL", default_value = "30s", value_parser = parse_duration)]
     pub revocation_poll: Duration,
+    /// A vault with no connection and nothing unsaved for this long is
+    /// unloaded from memory (started again by its next connection); 0 keeps
+    /// every vault loaded.
+    #[arg(long, env = "TESSERA_VAULT_IDLE_UNLOAD", default_value = "10m", value_parser = parse_duration)]
+    pub vault_idle_unload: Duration,
     /// Notes unused for this long are dropped from memory (reloaded on demand).
     #[arg(long, env = "TESSERA_IDLE_EVICT", default_value = "5m", value_parser = parse_duration)]
     pub idle_evict: Duration,

@@ -42,6 +42,26 @@ impl Tried {
 /// Bytes that make yrs 0.28.1's update decoder panic (see crdt/tests/room.rs).
 const PANICS_THE_DECODER: [u8; 12] = [40, 41, 209, 235, 244, 186, 209, 235, 244, 186, 0, 1];
 
+/// An update that makes yrs 0.28.1 panic once the note holds client 5's
+/// "hello world" and its state is next encoded (crdt/tests/fixtures/yrs/).
+fn panics_when_integrated() -> Vec<u8> {
+    let hex = include_str!("../../crdt/tests/fixtures/yrs/panics-0.28.1.hex").trim();
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The update client 5 sends when it types "hello world" into an empty note.
+fn hello_world_from_client_5(doc: &str) -> Vec<u8> {
+    use yrs::{Text, Transact};
+    let d = yrs::Doc::with_client_id(5);
+    let text = d.get_or_insert_text("content");
+    let mut txn = d.transact_mut();
+    text.insert(&mut txn, 0, "hello world");
+    let u = txn.encode_update_v1();
+    Message::Sync(SyncMessage::Update(&u)).to_vault_frame(doc)
+}
+
 fn envelope(doc: &str, rest: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     write_var_str(&mut out, doc);
@@ -316,6 +336,22 @@ pub async fn try_all(t: &Target) -> Result<Vec<Tried>> {
         "malformed seq 1",
     );
     add(
+        "update that panics yrs when the note is next encoded",
+        WS,
+        vault_socket(
+            t,
+            &vault,
+            &write,
+            bin(vec![
+                step1(&note),
+                hello_world_from_client_5(&note),
+                Message::Sync(SyncMessage::Update(&panics_when_integrated())).to_vault_frame(&note),
+            ]),
+        )
+        .await?,
+        "malformed seq 2",
+    );
+    add(
         "text frame instead of binary",
         WS,
         vault_socket(t, &vault, &write, vec![Ws::Text("hello".into())]).await?,
@@ -429,6 +465,36 @@ pub async fn try_all(t: &Target) -> Result<Vec<Tried>> {
         "HTTP 401",
     );
     Ok(out)
+}
+
+/// The worker variables matching [`RELAY_FLAGS`], for `wrangler dev --var`.
+pub const WORKER_VARS: [&str; 2] = ["TESSERA_MAX_DOCS:4", "TESSERA_MAX_BLOB:65536"];
+
+/// The markdown table of the same inputs tried against the relay and the
+/// worker, side by side (both lists come from [`try_all`], so they line up).
+pub fn table_both(relay: &[Tried], worker: &[Tried]) -> String {
+    let mut s = String::from(
+        "| # | bad input | endpoint | relay | worker | expected | ok |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (i, (r, w)) in relay.iter().zip(worker).enumerate() {
+        let ok = match (r.ok(), w.ok()) {
+            (true, true) => "yes",
+            (false, true) => "NO (relay)",
+            (true, false) => "NO (worker)",
+            (false, false) => "NO",
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | `{}` | {} |\n",
+            i + 1,
+            r.name,
+            r.endpoint,
+            r.observed,
+            w.observed,
+            r.expected,
+            ok
+        ));
+    }
+    s
 }
 
 /// The markdown table of `tried`.

@@ -12,6 +12,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use super::pending;
 use crate::ids::random_client_id;
 use crate::vault::{Index, PathPolicy};
 
@@ -126,12 +127,24 @@ impl CrdtDoc {
     pub fn apply(&mut self, update: &[u8]) -> Result<Applied, CrdtError> {
         let decoded = decode_update(update)?;
         let doc = &self.wake()?;
+        let sv = contained(|| doc.transact().state_vector())?;
+        if pending::may_pend(&sv, &decoded) {
+            self.trial(update)?;
+        }
         let outcome = contained(move || {
             let mut txn = doc.transact_mut();
             txn.apply_update(decoded)
                 .map_err(|e| CrdtError::Malformed(e.to_string()))?;
             let pending =
                 txn.store().pending_update().is_some() || txn.store().pending_ds().is_some();
+            if pending {
+                // Pending only through origins the trial could not foresee:
+                // the doc now holds what yrs would panic on, so it is
+                // quarantined here, before anything encodes it.
+                pending::encodable(&txn).map_err(|e| {
+                    CrdtError::Panicked(format!("an update left parts yrs cannot encode: {e}"))
+                })?;
+            }
             let changed = txn.before_state() != txn.after_state() || !txn.delete_set().is_empty();
             Ok(if pending {
                 Applied::Changed {
@@ -149,6 +162,30 @@ impl CrdtDoc {
             self.approx_bytes += effective.len();
         }
         Ok(outcome)
+    }
+
+    /// Applies `update` to a scratch copy of this doc: Malformed if yrs
+    /// would keep parts of it pending that it could not encode later.
+    fn trial(&self, update: &[u8]) -> Result<(), CrdtError> {
+        let state = self.encode_state()?;
+        let decoded = decode_update(update)?;
+        let client_id = self.client_id;
+        contained(move || {
+            let scratch = Doc::with_client_id(client_id);
+            let mut txn = scratch.transact_mut();
+            let base =
+                Update::decode_v1(&state).map_err(|e| CrdtError::Malformed(e.to_string()))?;
+            txn.apply_update(base)
+                .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+            txn.apply_update(decoded)
+                .map_err(|e| CrdtError::Malformed(e.to_string()))?;
+            pending::encodable(&txn).map_err(|e| {
+                CrdtError::Malformed(format!(
+                    "the update waits for changes the relay does not have, in a form that \
+                     cannot be kept until they arrive ({e}); resync"
+                ))
+            })
+        })?
     }
 
     /// True when `update` would change nothing: every block it carries is

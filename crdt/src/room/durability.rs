@@ -52,8 +52,24 @@ impl Room {
         live.last_active_ms = now;
         match failure {
             Some(reason) => {
-                live.phase = Phase::Loading(queue);
                 self.quarantine(doc, &reason, &mut out);
+                // Sessions that were waiting for the load hear it too, with
+                // the number of any write they sent meanwhile.
+                let text = format!("this note is closed after an internal error: {reason}");
+                for q in queue {
+                    let (session, seq) = match q {
+                        Queued::Greet(session) => (session, 0),
+                        Queued::Frame { session, seq, .. } => (session, seq),
+                    };
+                    self.refuse(
+                        session,
+                        doc,
+                        ErrorCode::DocQuarantined,
+                        seq,
+                        &text,
+                        &mut out,
+                    );
+                }
             }
             None => {
                 live.phase = Phase::Ready(Box::new(crdt));

@@ -24,6 +24,7 @@ mod durability;
 mod effects;
 mod hibernate;
 mod outbound;
+mod pending;
 mod schedule;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};

@@ -73,6 +73,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             polled.refresh_revocations().await;
         }
     });
+    if !args.vault_idle_unload.is_zero() {
+        let idle = args.vault_idle_unload;
+        let registry = vaults.clone();
+        tokio::spawn(async move {
+            // Checked a few times per idle period, at most once a minute.
+            let every = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+            let mut every = tokio::time::interval(every);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                registry.unload_idle(idle).await;
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -37,6 +37,10 @@ pub(super) struct Actor {
     /// outgrow it, so the catalog's own compaction stays O(1) amortized.
     pub(super) catalog_appended: usize,
     pub(super) catalog_base: usize,
+    /// When a command other than a stats or unload query last arrived.
+    pub(super) last_activity: Instant,
+    /// Set when the vault unloads: the run loop ends.
+    pub(super) unloaded: bool,
 }
 
 impl Actor {
@@ -62,7 +66,12 @@ impl Actor {
             };
             tokio::select! {
                 cmd = rx.recv() => match cmd {
-                    Some(cmd) => self.handle(cmd).await,
+                    Some(cmd) => {
+                        self.handle(cmd).await;
+                        if self.unloaded {
+                            break;
+                        }
+                    }
                     None => break,
                 },
                 changed = durable.changed() => {
@@ -86,6 +95,9 @@ impl Actor {
 
     async fn handle(&mut self, cmd: Cmd) {
         let now = self.now();
+        if !matches!(cmd, Cmd::Stats { .. } | Cmd::UnloadIfIdle { .. }) {
+            self.last_activity = Instant::now();
+        }
         let fx = match cmd {
             Cmd::Join {
                 session,
@@ -133,6 +145,14 @@ impl Actor {
             }
             Cmd::Stats { reply } => {
                 let _ = reply.send(self.stats());
+                Vec::new()
+            }
+            Cmd::UnloadIfIdle { idle_for, reply } => {
+                self.unloaded = self.may_unload(idle_for);
+                if self.unloaded {
+                    debug!(vault = %self.id, "idle: unloaded from memory");
+                }
+                let _ = reply.send(self.unloaded);
                 Vec::new()
             }
             Cmd::Loaded { doc, result } => {
@@ -437,6 +457,18 @@ impl Actor {
         if self.room.stats().docs_dirty == 0 {
             self.dirty_since = None;
         }
+    }
+
+    /// Nothing connected, nothing unsaved or in flight, and quiet for
+    /// `idle_for`: everything the vault holds is in its log and storage, so
+    /// the next connection can start it again from there.
+    fn may_unload(&self, idle_for: Duration) -> bool {
+        self.room.is_idle()
+            && self.sessions.is_empty()
+            && self.waiting.is_empty()
+            && self.flushes.is_empty()
+            && !self.compacting
+            && self.last_activity.elapsed() >= idle_for
     }
 
     fn stats(&self) -> VaultStats {

@@ -66,6 +66,12 @@ pub(crate) enum Cmd {
     Stats {
         reply: oneshot::Sender<VaultStats>,
     },
+    /// Stops the actor if the vault has been idle (see [`Room::is_idle`]) for
+    /// at least `idle_for`; replies whether it stopped.
+    UnloadIfIdle {
+        idle_for: Duration,
+        reply: oneshot::Sender<bool>,
+    },
     Loaded {
         doc: String,
         result: Result<Option<Stored>, String>,
@@ -227,6 +233,23 @@ impl VaultHandle {
         }
     }
 
+    /// Stops the vault's actor if it has been idle for `idle_for`; true if it
+    /// stopped (or had already). Only the registry calls this, holding its
+    /// lock and the last handle, so nothing can join the stopping actor.
+    pub(crate) async fn unload_if_idle(&self, idle_for: Duration) -> bool {
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Cmd::UnloadIfIdle { idle_for, reply }).await {
+            return true;
+        }
+        rx.await.unwrap_or(true)
+    }
+
+    /// True when no clone of this handle exists but this one: no connection,
+    /// request or task refers to the vault.
+    pub(crate) fn is_unreferenced(&self) -> bool {
+        Arc::strong_count(&self.revoked) == 1
+    }
+
     /// The vault's counters.
     pub async fn stats(&self) -> Option<VaultStats> {
         let (reply, rx) = oneshot::channel();
@@ -294,6 +317,8 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         catalog_path,
         started: Instant::now(),
         dirty_since: None,
+        last_activity: Instant::now(),
+        unloaded: false,
     };
     tokio::spawn(actor.run(rx, initial));
     Ok(handle)

@@ -1,6 +1,7 @@
 //! The vaults this process serves: created by an admin, started on first use.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tessera_crdt::keys::VaultId;
 use tokio::sync::Mutex;
@@ -64,6 +65,25 @@ impl Vaults {
         let handle = start(id.clone(), self.deps.clone()).await?;
         running.insert(id.clone(), handle.clone());
         Ok(handle)
+    }
+
+    /// Unloads every vault that nothing refers to and that has been idle for
+    /// `idle_for` (its actor stops; the next request starts it again from
+    /// its log and storage). Returns how many were unloaded.
+    pub async fn unload_idle(&self, idle_for: Duration) -> usize {
+        // Held throughout: a request that would start or join a vault waits,
+        // so it never gets a handle to an actor that is stopping.
+        let mut running = self.running.lock().await;
+        let mut unloaded = Vec::new();
+        for (id, handle) in running.iter() {
+            if handle.is_unreferenced() && handle.unload_if_idle(idle_for).await {
+                unloaded.push(id.clone());
+            }
+        }
+        for id in &unloaded {
+            running.remove(id);
+        }
+        unloaded.len()
     }
 
     /// Handles of every running vault.
