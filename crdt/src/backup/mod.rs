@@ -75,8 +75,8 @@ pub struct BackupManifest {
     /// The vault cursor of the last complete run: the index doc's snapshot
     /// id then (`None` before the first run finishes).
     pub index_snapshot: Option<String>,
-    /// When the last run finished, unix milliseconds.
-    pub completed_ms: Option<u64>,
+    /// When a run last changed the destination, unix milliseconds.
+    pub updated_ms: Option<u64>,
     /// Every file at the destination, by vault path.
     pub files: BTreeMap<String, FileRecord>,
 }
@@ -100,7 +100,7 @@ impl BackupManifest {
             version: MANIFEST_VERSION,
             vault: vault.to_owned(),
             index_snapshot: None,
-            completed_ms: None,
+            updated_ms: None,
             files: BTreeMap::new(),
         }
     }
@@ -263,11 +263,14 @@ pub fn plan(manifest: &BackupManifest, wanted: Vec<Wanted>, complete: bool) -> P
     }
     let folders: BTreeSet<String> = ok
         .iter()
-        .flat_map(|w| w.path.match_indices('/').map(|(i, _)| w.path[..i].to_owned()))
+        .flat_map(|w| {
+            w.path
+                .match_indices('/')
+                .map(|(i, _)| w.path[..i].to_owned())
+        })
         .collect();
-    let (ok, shadowed): (Vec<Wanted>, Vec<Wanted>) = ok
-        .into_iter()
-        .partition(|w| !folders.contains(&w.path));
+    let (ok, shadowed): (Vec<Wanted>, Vec<Wanted>) =
+        ok.into_iter().partition(|w| !folders.contains(&w.path));
     out.refused.extend(shadowed.into_iter().map(|w| Refusal {
         path: w.path,
         reason: "another file is inside a folder of this name",
