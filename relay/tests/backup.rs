@@ -593,3 +593,19 @@ async fn serve_with_backup_every_backs_up_each_vault_and_reports_it_in_metrics()
     assert_eq!(relay.metric("tessera_backup_failures_total").await, 0.0);
     drop(v);
 }
+
+/// Not a test: prepares the data directory that the timings in
+/// docs/self-hosting.md were measured on. Run with
+/// `TESSERA_BACKUP_MEASURE_DIR=/tmp/en-data cargo test -p tessera-relay
+/// --test backup -- --ignored --nocapture prepare_the_en_vault`, then time
+/// `target/release/tessera-relay backup --data /tmp/en-data/data …`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement set-up, run by hand"]
+async fn prepare_the_en_vault_for_timing_measurements() {
+    let Ok(dir) = std::env::var("TESSERA_BACKUP_MEASURE_DIR") else {
+        panic!("set TESSERA_BACKUP_MEASURE_DIR to an empty directory");
+    };
+    let source = files(&shared_vault("en"));
+    let (_relay, v) = stopped_relay_with(Path::new(&dir), &source).await;
+    println!("vault {} ({} files) in {dir}/data", v.vault, source.len());
+}
