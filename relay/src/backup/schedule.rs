@@ -25,14 +25,19 @@ pub struct Schedule {
 
 impl Schedule {
     /// The schedule the options ask for: `None` when backups are off; an
-    /// error when they are half configured or invalid, so a typo fails the
-    /// start instead of silently never backing up.
+    /// error when `--backup-every` lacks a destination or an option is
+    /// invalid, so a typo fails the start instead of silently never backing up.
     pub fn from_args(args: &ScheduleArgs) -> Result<Option<Schedule>, String> {
         let (every, to) = match (args.backup_every, &args.backup_to) {
             (None, None) => return Ok(None),
             (Some(every), Some(to)) => (every, to),
             (Some(_), None) => return Err("--backup-every needs --backup-to".into()),
-            (None, Some(_)) => return Err("--backup-to needs --backup-every".into()),
+            // TESSERA_BACKUP_TO alone is also `tessera-relay backup`'s
+            // destination: an environment shared by both must not stop the relay.
+            (None, Some(_)) => {
+                tracing::info!("--backup-to is set without --backup-every: no scheduled backups");
+                return Ok(None);
+            }
         };
         if every.is_zero() {
             return Err("--backup-every must be longer than 0".into());
@@ -125,5 +130,38 @@ impl Schedule {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(every: Option<u64>, to: Option<&str>, vaults: &[&str]) -> ScheduleArgs {
+        ScheduleArgs {
+            backup_every: every.map(Duration::from_secs),
+            backup_to: to.map(str::to_owned),
+            backup_vaults: vaults.iter().map(|v| v.to_string()).collect(),
+            ..ScheduleArgs::default()
+        }
+    }
+
+    #[test]
+    fn backups_are_off_unless_an_interval_and_a_destination_are_given() {
+        assert!(Schedule::from_args(&args(None, None, &[])).unwrap().is_none());
+        assert!(Schedule::from_args(&args(None, Some("/b"), &[]))
+            .unwrap()
+            .is_none());
+        assert!(Schedule::from_args(&args(Some(3600), Some("s3://b/p"), &[]))
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn a_half_or_wrongly_configured_schedule_fails_the_start() {
+        assert!(Schedule::from_args(&args(Some(3600), None, &[])).is_err());
+        assert!(Schedule::from_args(&args(Some(0), Some("/b"), &[])).is_err());
+        assert!(Schedule::from_args(&args(Some(3600), Some("s3://"), &[])).is_err());
+        assert!(Schedule::from_args(&args(Some(3600), Some("/b"), &["../x"])).is_err());
     }
 }
