@@ -20,7 +20,9 @@ use tessera_crdt::backup::{
 use tessera_crdt::keys::{self, ContentHash, DocId, VaultId};
 use tessera_crdt::note::Note;
 use tessera_crdt::vault::{EntryKind, Index};
-use worker::{console_error, console_log, event, Bucket, Date, Env, ScheduleContext, ScheduledEvent};
+use worker::{
+    console_error, console_log, event, Bucket, Date, Env, ScheduleContext, ScheduledEvent,
+};
 
 use crate::object::BUCKET;
 use crate::store::{Store, StoreError};
@@ -143,7 +145,12 @@ struct Target<'a> {
 
 impl Target<'_> {
     async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, worker::Error> {
-        let Some(obj) = self.bucket.get(format!("{}{path}", self.prefix)).execute().await? else {
+        let Some(obj) = self
+            .bucket
+            .get(format!("{}{path}", self.prefix))
+            .execute()
+            .await?
+        else {
             return Ok(None);
         };
         match obj.body() {

@@ -148,13 +148,17 @@ mod tests {
 
     #[test]
     fn backups_are_off_unless_an_interval_and_a_destination_are_given() {
-        assert!(Schedule::from_args(&args(None, None, &[])).unwrap().is_none());
+        assert!(Schedule::from_args(&args(None, None, &[]))
+            .unwrap()
+            .is_none());
         assert!(Schedule::from_args(&args(None, Some("/b"), &[]))
             .unwrap()
             .is_none());
-        assert!(Schedule::from_args(&args(Some(3600), Some("s3://b/p"), &[]))
-            .unwrap()
-            .is_some());
+        assert!(
+            Schedule::from_args(&args(Some(3600), Some("s3://b/p"), &[]))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
