@@ -15,13 +15,15 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 RUN scripts/release.sh \
- && mkdir -p /rootfs/data /rootfs/etc/ssl/certs \
+ && mkdir -p /rootfs/etc/ssl/certs /data \
  && cp dist/tessera-relay-x86_64-linux-musl /rootfs/tessera-relay \
- && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ \
- && chown 10001:10001 /rootfs/data
+ && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/
 
 FROM scratch
 COPY --from=build /rootfs/ /
+# COPY creates files as root unless told otherwise: the volume's mount point
+# must belong to the relay's user, or a fresh named volume is not writable.
+COPY --from=build --chown=10001:10001 /data /data
 # Not root: a fixed unprivileged uid that owns /data.
 USER 10001:10001
 ENV TESSERA_DATA=/data \
