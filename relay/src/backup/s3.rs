@@ -42,11 +42,21 @@ impl S3Target {
     /// Builds the client (makes no request).
     pub async fn connect(config: S3TargetConfig) -> Result<S3Target, TargetError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &config.region {
+        // A custom endpoint ignores the region: without one given, do not let
+        // the AWS chain look for it (off AWS, its instance-metadata probe
+        // costs seconds of retries and a screen of warnings).
+        let region = match (&config.region, &config.endpoint) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(_)) if std::env::var_os("AWS_REGION").is_none() => {
+                Some(FALLBACK_REGION.to_owned())
+            }
+            _ => None,
+        };
+        if let Some(region) = &region {
             loader = loader.region(Region::new(region.clone()));
         }
         let sdk = loader.load().await;
-        let region = match (config.region.clone(), sdk.region(), &config.endpoint) {
+        let region = match (region, sdk.region(), &config.endpoint) {
             (Some(r), _, _) => Region::new(r),
             (None, Some(r), _) => r.clone(),
             (None, None, Some(_)) => Region::new(FALLBACK_REGION),
