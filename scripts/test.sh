@@ -118,5 +118,6 @@ fi
 step "benchmarks smoke run (scripts/bench.sh --quick)" scripts/bench.sh --quick
 step "worker bundle (wrangler deploy --dry-run)" npx wrangler deploy --dry-run --outdir dist
 step "worker under wrangler dev (scripts/worker-test.sh)" scripts/worker-test.sh
+step "worker scheduled backup (scripts/worker-backup-test.sh)" scripts/worker-backup-test.sh
 
 say "all steps passed in $((SECONDS - START))s"

@@ -11,6 +11,7 @@ pub fn version() -> &'static str {
 
 pub mod api;
 pub mod awareness;
+pub mod backup;
 pub mod cursor;
 pub mod encoding;
 pub mod hash;

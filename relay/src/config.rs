@@ -34,6 +34,8 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Write a vault from storage as plain Markdown files and attachments.
     Export(ExportArgs),
+    /// Back a vault up as plain files to a folder or S3, incrementally.
+    Backup(crate::backup::args::BackupArgs),
     /// List the stored versions of a note.
     History(HistoryArgs),
     /// Bring back a stored version of a note as a new edit, through a running relay.
@@ -141,6 +143,9 @@ pub struct ServeArgs {
     /// vault per case.
     #[arg(long, env = "TESSERA_AUTO_CREATE_VAULTS")]
     pub auto_create_vaults: bool,
+    /// Scheduled backups.
+    #[command(flatten)]
+    pub backup: crate::backup::args::ScheduleArgs,
 }
 
 impl ServeArgs {

@@ -5,6 +5,7 @@
 //! write-ahead log on local disk, and snapshots in a [`store::Store`] (a local
 //! directory by default, or S3).
 
+pub mod backup;
 pub mod config;
 pub mod metrics;
 pub mod server;

@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Token(a)) => cli::admin::token(a),
         Some(Command::Revoke(a)) => cli::admin::revoke(a).await,
         Some(Command::Export(a)) => cli::export::run(a).await,
+        Some(Command::Backup(a)) => cli::backup::run(a).await,
         Some(Command::History(a)) => cli::admin::history(a).await,
         Some(Command::Restore(a)) => cli::admin::restore(a).await,
         Some(Command::Check(a)) => cli::admin::check(a).await,

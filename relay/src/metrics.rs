@@ -37,6 +37,8 @@ pub struct Metrics {
     pub snapshot_lag_ms: AtomicU64,
     /// Docs with changes waiting for a snapshot, summed over vaults.
     pub docs_dirty: AtomicI64,
+    /// Scheduled backups (`tessera_backup_*`).
+    pub backup: crate::backup::metrics::BackupMetrics,
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -138,6 +140,7 @@ impl Metrics {
             "Age of the oldest change not yet in a stored snapshot.",
             (self.snapshot_lag_ms.load(Relaxed) / 1000) as i64,
         );
+        self.backup.render(&mut out);
         let _ = writeln!(
             out,
             "# HELP tessera_errors_total Errors by kind.\n# TYPE tessera_errors_total counter"

@@ -13,6 +13,8 @@ pub mod config;
 pub mod route;
 
 #[cfg(target_arch = "wasm32")]
+mod backup;
+#[cfg(target_arch = "wasm32")]
 mod effects;
 #[cfg(target_arch = "wasm32")]
 mod front;

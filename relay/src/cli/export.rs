@@ -18,12 +18,9 @@ pub async fn run(a: ExportArgs) -> anyhow::Result<()> {
     let vault = VaultId::new(&a.vault)?;
     let store = super::open_store(&a.common, false).await?;
     let index = super::admin::load_index(store.as_ref(), &vault).await?;
-    // One file per path: the conflict winner, as every device shows it.
-    let entries: Vec<_> = index
-        .list()
-        .into_iter()
-        .filter(|e| index.lookup(&e.path).is_some_and(|w| w.id == e.id))
-        .collect();
+    // One file per path: the conflict winner, as every device shows it (the
+    // same list a backup holds).
+    let entries = tessera_crdt::backup::live_files(&index);
     let bar = ProgressBar::new(entries.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")

@@ -1,6 +1,7 @@
 //! The binary's subcommands. Errors end here as `anyhow` with context.
 
 pub mod admin;
+pub mod backup;
 pub mod export;
 pub mod serve;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use tessera_crdt::token::{self, Claims, Scope, TokenKey};
+use tessera_relay::backup::schedule::Schedule;
 use tessera_relay::config::ServeArgs;
 use tessera_relay::metrics::Metrics;
 use tessera_relay::server::auth::{now_secs, Auth};
@@ -23,6 +24,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs the relay until SIGINT or SIGTERM, then snapshots changed notes and exits.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let schedule = Schedule::from_args(&args.backup).map_err(anyhow::Error::msg)?;
     let store = super::open_store(&args.common, true).await?;
     let auth = if args.insecure_no_auth {
         warn!("AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this port can read and change every vault");
@@ -62,6 +64,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         send_queue: args.send_queue,
         max_snapshot_lag: args.max_snapshot_lag,
     };
+    if let Some(schedule) = schedule {
+        schedule.spawn(store.clone(), vaults.clone(), state.metrics.clone());
+    }
     // Revocations written to storage by others reach this process.
     let polled = vaults.clone();
     let poll = args.revocation_poll.max(Duration::from_millis(100));
