@@ -185,7 +185,10 @@ mod tests {
         for bad in ["app.", "app.a/b", "my-doc", "appx"] {
             assert!(validate_stored_doc_id(bad).is_err(), "{bad}");
         }
-        assert!(validate_doc_id("app.my-doc").is_err(), "vault sockets never address app docs");
+        assert!(
+            validate_doc_id("app.my-doc").is_err(),
+            "vault sockets never address app docs"
+        );
     }
 
     #[test]

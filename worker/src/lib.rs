@@ -15,6 +15,8 @@ pub mod route;
 #[cfg(target_arch = "wasm32")]
 mod effects;
 #[cfg(target_arch = "wasm32")]
+mod files;
+#[cfg(target_arch = "wasm32")]
 mod front;
 #[cfg(target_arch = "wasm32")]
 mod http;

@@ -15,7 +15,8 @@ pub fn decode_path(raw: &str) -> Result<String, ApiError> {
             format!("the path {:?} is not acceptable: {why}", excerpt(raw, 200)),
         )
     };
-    let bytes = percent_decode(raw).ok_or_else(|| bad("a '%' is not followed by two hex digits"))?;
+    let bytes =
+        percent_decode(raw).ok_or_else(|| bad("a '%' is not followed by two hex digits"))?;
     let path = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 once decoded"))?;
     match PathPolicy::server().reason(&path) {
         Some(reason) => Err(bad(reason)),

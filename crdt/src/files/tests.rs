@@ -4,7 +4,10 @@ use super::*;
 
 #[test]
 fn an_encoded_path_is_decoded_and_may_hold_folders() {
-    assert_eq!(decode_path("Daily/2026-12-02.md").unwrap(), "Daily/2026-12-02.md");
+    assert_eq!(
+        decode_path("Daily/2026-12-02.md").unwrap(),
+        "Daily/2026-12-02.md"
+    );
     assert_eq!(decode_path("Daily%2Fa%20b.md").unwrap(), "Daily/a b.md");
     assert_eq!(decode_path("caf%C3%A9.md").unwrap(), "café.md");
 }
@@ -43,8 +46,14 @@ fn if_match_takes_quoted_bare_weak_and_listed_versions() {
         parse_condition(Some("7, W/\"9\""), None).unwrap(),
         Condition::IfMatch(vec![7, 9])
     );
-    assert_eq!(parse_condition(Some("*"), None).unwrap(), Condition::IfExists);
-    assert_eq!(parse_condition(None, Some("*")).unwrap(), Condition::IfAbsent);
+    assert_eq!(
+        parse_condition(Some("*"), None).unwrap(),
+        Condition::IfExists
+    );
+    assert_eq!(
+        parse_condition(None, Some("*")).unwrap(),
+        Condition::IfAbsent
+    );
     assert!(parse_condition(Some("\"abc\""), None).is_err());
     assert!(parse_condition(None, Some("\"7\"")).is_err());
     assert!(parse_condition(Some("*"), Some("*")).is_err());

@@ -112,7 +112,11 @@ impl Room {
                 let body = serde_json::json!({
                     "path": path, "id": entry.id, "deleted": true, "version": version,
                 });
-                Ok(done(FileReply::json(200, &body, Some(version)), out, ticket))
+                Ok(done(
+                    FileReply::json(200, &body, Some(version)),
+                    out,
+                    ticket,
+                ))
             }
         }
     }
