@@ -165,3 +165,82 @@ pub async fn json(
 ) -> Result<Answer> {
     send(client().request(method, url).bearer_auth(bearer).json(body)).await
 }
+
+/// Sends only a request's head (method, path, headers) over a plain TCP
+/// connection and reads the answer, never sending a body byte: shows that
+/// a refusal (a missing token, a declared length over the limit) comes
+/// before the server reads any of the body. `base` is `http://host:port`.
+pub async fn head_only(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Answer> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("head_only speaks plain http, not {base}"))?
+        .trim_end_matches('/');
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        stream.write_all(head.as_bytes()).await?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).await?;
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(answer) = parse_answer(&buf)? {
+                return Ok::<Answer, anyhow::Error>(answer);
+            }
+            if n == 0 {
+                bail!("the connection closed before a whole answer arrived");
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, exchange)
+        .await
+        .map_err(|_| anyhow!("{method} {path}: no answer within {}s", WAIT.as_secs()))?
+}
+
+/// A whole HTTP/1.1 answer with a Content-Length body, once `buf` holds it.
+fn parse_answer(buf: &[u8]) -> Result<Option<Answer>> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end]).context("the answer's head is not text")?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            if let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()),
+                reqwest::header::HeaderValue::from_str(v.trim()),
+            ) {
+                headers.append(k, v);
+            }
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let body = &buf[end + 4..];
+    if body.len() < len {
+        return Ok(None);
+    }
+    Ok(Some(Answer {
+        status,
+        headers,
+        body: body[..len].to_vec(),
+    }))
+}
