@@ -166,45 +166,72 @@ pub async fn json(
     send(client().request(method, url).bearer_auth(bearer).json(body)).await
 }
 
-/// Sends only a request's head (method, path, headers) over a plain TCP
-/// connection and reads the answer, never sending a body byte: shows that
-/// a refusal (a missing token, a declared length over the limit) comes
-/// before the server reads any of the body. `base` is `http://host:port`.
-pub async fn head_only(
+/// Sends a request's head declaring a `Content-Length` of `len` over a plain
+/// TCP connection, then streams `len` zero bytes while reading the answer.
+/// A server that refuses from the head alone answers at once and stops
+/// reading (the rest of the body is then never sent); one whose front reads
+/// bodies first (wrangler dev's local proxy) answers after. `base` is
+/// `http://host:port`.
+pub async fn declared_body(
     base: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
+    len: u64,
 ) -> Result<Answer> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = base
         .strip_prefix("http://")
-        .ok_or_else(|| anyhow!("head_only speaks plain http, not {base}"))?
-        .trim_end_matches('/');
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+        .ok_or_else(|| anyhow!("declared_body speaks plain http, not {base}"))?
+        .trim_end_matches('/')
+        .to_owned();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len}\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(host).await?;
-        stream.write_all(head.as_bytes()).await?;
+        let stream = tokio::net::TcpStream::connect(&host).await?;
+        let (mut rd, mut wr) = stream.into_split();
+        wr.write_all(head.as_bytes()).await?;
+        let writer = tokio::spawn(async move {
+            let zeros = vec![0u8; 64 << 10];
+            let mut left = len;
+            while left > 0 {
+                let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+                // The server may close once it has answered: stop quietly.
+                if wr.write_all(&zeros[..n]).await.is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+            let _ = wr.flush().await;
+            // Keep the write half open until the answer is read.
+            std::future::pending::<()>().await;
+        });
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
-        loop {
-            let n = stream.read(&mut chunk).await?;
+        let answer = loop {
+            let n = rd.read(&mut chunk).await?;
             buf.extend_from_slice(&chunk[..n]);
             if let Some(answer) = parse_answer(&buf)? {
-                return Ok::<Answer, anyhow::Error>(answer);
+                break answer;
             }
             if n == 0 {
                 bail!("the connection closed before a whole answer arrived");
             }
-        }
+        };
+        writer.abort();
+        Ok::<Answer, anyhow::Error>(answer)
     };
-    tokio::time::timeout(WAIT, exchange)
+    tokio::time::timeout(WAIT * 4, exchange)
         .await
-        .map_err(|_| anyhow!("{method} {path}: no answer within {}s", WAIT.as_secs()))?
+        .map_err(|_| {
+            anyhow!(
+                "{method} {path}: no answer within {}s",
+                (WAIT * 4).as_secs()
+            )
+        })?
 }
 
 /// A whole HTTP/1.1 answer with a Content-Length body, once `buf` holds it.

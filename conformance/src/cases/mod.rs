@@ -249,12 +249,12 @@ pub fn all() -> Vec<Case> {
             files::a_read_token_cannot_put_append_or_delete
         ),
         case!(
-            "files: without a token every files route is 401 before the body is read",
-            files::without_a_token_every_files_route_is_401_before_the_body_is_read
+            "files: without a token every files route is 401, even with a body over the limit",
+            files::without_a_token_every_files_route_is_401_even_with_a_body_over_the_limit
         ),
         case!(
-            "files: a declared note body over the limit is 413 before it is read",
-            files::a_note_body_over_the_limit_is_413_before_it_is_read
+            "files: a note body over the limit is 413 and nothing is applied",
+            files::a_note_body_over_the_limit_is_413
         ),
         case!(
             "files: a body that is not UTF-8 is 400 bad-text",
