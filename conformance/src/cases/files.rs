@@ -518,3 +518,47 @@ pub async fn a_doc_name_with_bad_characters_or_129_chars_is_400(t: Target) -> Re
     ok.sync().await?;
     ok.close().await
 }
+
+pub async fn an_attachment_is_served_as_its_bytes_and_refuses_text(t: Target) -> Result<()> {
+    let vault = fresh_vault();
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    http::request(
+        Method::PUT,
+        &t.url(&format!("/v1/vaults/{vault}/blobs/{hash}")),
+        Some(&t.token(&vault, Scope::Write)),
+        Some(bytes.clone()),
+    )
+    .await?
+    .expect_status(201)?;
+    let mut device = t.vault_client(&vault, Scope::Write).await?;
+    device.open_and_sync(INDEX_DOC).await?;
+    let mut index = Index::new(tessera_crdt::ids::random_client_id());
+    let meta = tessera_crdt::vault::EntryMeta {
+        hash: Some(hash.clone()),
+        size: Some(bytes.len() as u64),
+        mtime: None,
+    };
+    let (_, update) = index.create("img/chart.png", tessera_crdt::vault::EntryKind::Blob, meta)?;
+    let seq = device.write_update(INDEX_DOC, &update).await?;
+    device.wait_ack(INDEX_DOC, seq).await?;
+    let a = get(&t, &vault, "img/chart.png").await?;
+    a.expect_status(200)?;
+    ensure(a.body == bytes, || {
+        format!("GET returned {} other bytes", a.body.len())
+    })?;
+    etag(&a)?;
+    let listing = list(&t, &vault, "").await?;
+    ensure(
+        listing["files"][0]["kind"] == "blob" && listing["files"][0]["hash"] == hash.as_str(),
+        || format!("the listing does not show the attachment: {listing}"),
+    )?;
+    put(&t, &vault, "img/chart.png", "text over an image", &[])
+        .await?
+        .expect_error(409, "not-a-note")?;
+    let again = get(&t, &vault, "img/chart.png").await?;
+    ensure(again.body == bytes, || {
+        "a refused PUT changed the attachment".into()
+    })?;
+    device.close().await
+}

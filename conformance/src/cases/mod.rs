@@ -261,6 +261,10 @@ pub fn all() -> Vec<Case> {
             files::a_body_that_is_not_utf8_is_400_bad_text
         ),
         case!(
+            "files: an attachment is served as its bytes and refuses a text PUT (409)",
+            files::an_attachment_is_served_as_its_bytes_and_refuses_text
+        ),
+        case!(
             "a free-form doc name serves stock Yjs apps, apart from the vault's docs",
             files::a_free_form_doc_name_serves_stock_yjs_apps_apart_from_the_vault
         ),
