@@ -50,7 +50,8 @@ unauthenticated_probe() {
   for i in $(seq 10); do
     vault="probe-$RANDOM$RANDOM"
     for route in "POST " "GET /ws" "GET /docs/index" "PUT /blobs/00" "GET /blobs/00" "HEAD /blobs/00" \
-      "POST /tokens" "POST /revoke" "GET /history?path=a.md" "POST /restore"; do
+      "POST /tokens" "POST /revoke" "GET /history?path=a.md" "POST /restore" \
+      "GET /files" "GET /files/a.md" "PUT /files/a.md" "POST /files/log.md?append" "DELETE /files/a.md"; do
       status="$(curl -s -o /dev/null -w '%{http_code}' -X "${route%% *}" --data-binary '{}' \
         "$URL/v1/vaults/$vault${route#* }")"
       [[ "$route" == HEAD* ]] && status="$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/v1/vaults/$vault${route#* }")"

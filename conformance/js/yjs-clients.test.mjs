@@ -201,3 +201,58 @@ test('a read-only provider receives edits and its own are refused', async () => 
     reader.destroy()
   }
 })
+
+test('a stock y-websocket room with a free-form name works like y-sweet\'s', async () => {
+  const vault = freshVault()
+  const token = mintToken(vault, 'write')
+  // A TipTap/BlockNote app keeps its content in an XmlFragment; any Yjs type works.
+  const open = () => {
+    const c = connect(vault, 'my-doc', token)
+    c.fragment = c.ydoc.getXmlFragment('default')
+    c.meta = c.ydoc.getMap('meta')
+    return c
+  }
+  const a = open()
+  const b = open()
+  try {
+    await Promise.all([synced(a), synced(b)])
+    const p = new Y.XmlElement('paragraph')
+    p.insert(0, [new Y.XmlText('hello from an editor')])
+    a.fragment.insert(0, [p])
+    b.meta.set('title', 'My doc')
+    await waitFor('both edits on both providers', () =>
+      a.meta.get('title') === 'My doc' && b.fragment.toString().includes('hello from an editor'))
+    const late = open()
+    try {
+      await synced(late)
+      await waitFor('the newcomer to receive the stored state', () =>
+        late.fragment.toString() === a.fragment.toString() && late.meta.get('title') === 'My doc')
+    } finally {
+      late.destroy()
+    }
+    assert.equal(a.denied.length + b.denied.length, 0, 'a write token was refused')
+  } finally {
+    a.destroy()
+    b.destroy()
+  }
+})
+
+test('doc names with bad characters or over 128 characters are refused with 400', async () => {
+  const vault = freshVault()
+  const token = mintToken(vault, 'write')
+  for (const bad of ['bad~name', 'a%20b', 'x'.repeat(129)]) {
+    const status = await new Promise((ok, fail) => {
+      const ws = new WebSocket(`ws://${base}/v1/vaults/${vault}/docs/${bad}?token=${token}`)
+      ws.on('unexpected-response', (_req, res) => {
+        ok(res.statusCode)
+        ws.terminate()
+      })
+      ws.on('open', () => {
+        ws.close()
+        fail(new Error(`the doc name ${bad} was accepted`))
+      })
+      ws.on('error', () => {})
+    })
+    assert.equal(status, 400, `doc name ${bad}`)
+  }
+})

@@ -165,3 +165,109 @@ pub async fn json(
 ) -> Result<Answer> {
     send(client().request(method, url).bearer_auth(bearer).json(body)).await
 }
+
+/// Sends a request's head declaring a `Content-Length` of `len` over a plain
+/// TCP connection, then streams `len` zero bytes while reading the answer.
+/// A server that refuses from the head alone answers at once and stops
+/// reading (the rest of the body is then never sent); one whose front reads
+/// bodies first (wrangler dev's local proxy) answers after. `base` is
+/// `http://host:port`.
+pub async fn declared_body(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    len: u64,
+) -> Result<Answer> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("declared_body speaks plain http, not {base}"))?
+        .trim_end_matches('/')
+        .to_owned();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(&host).await?;
+        let (mut rd, mut wr) = stream.into_split();
+        wr.write_all(head.as_bytes()).await?;
+        let writer = tokio::spawn(async move {
+            let zeros = vec![0u8; 64 << 10];
+            let mut left = len;
+            while left > 0 {
+                let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+                // The server may close once it has answered: stop quietly.
+                if wr.write_all(&zeros[..n]).await.is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+            let _ = wr.flush().await;
+            // Keep the write half open until the answer is read.
+            std::future::pending::<()>().await;
+        });
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let answer = loop {
+            let n = rd.read(&mut chunk).await?;
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(answer) = parse_answer(&buf)? {
+                break answer;
+            }
+            if n == 0 {
+                bail!("the connection closed before a whole answer arrived");
+            }
+        };
+        writer.abort();
+        Ok::<Answer, anyhow::Error>(answer)
+    };
+    tokio::time::timeout(WAIT * 4, exchange)
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "{method} {path}: no answer within {}s",
+                (WAIT * 4).as_secs()
+            )
+        })?
+}
+
+/// A whole HTTP/1.1 answer with a Content-Length body, once `buf` holds it.
+fn parse_answer(buf: &[u8]) -> Result<Option<Answer>> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end]).context("the answer's head is not text")?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            if let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()),
+                reqwest::header::HeaderValue::from_str(v.trim()),
+            ) {
+                headers.append(k, v);
+            }
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let body = &buf[end + 4..];
+    if body.len() < len {
+        return Ok(None);
+    }
+    Ok(Some(Answer {
+        status,
+        headers,
+        body: body[..len].to_vec(),
+    }))
+}

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::hash::{blake3_hex, is_blake3_hex};
-use crate::ids::{random_bytes, validate_doc_id, validate_vault_id, IdError, INDEX_DOC};
+use crate::ids::{random_bytes, validate_stored_doc_id, validate_vault_id, IdError, INDEX_DOC};
 use crate::token::Revocations;
 
 /// Why a string cannot be used in a storage key.
@@ -101,9 +101,10 @@ validated_id!(
 );
 
 validated_id!(
-    /// A validated doc id: `index` or a 32-hex-digit file id.
+    /// A validated doc id: `index`, a 32-hex-digit file id, or a free-form
+    /// doc's `app.{name}` ([`crate::ids::doc_endpoint_id`]).
     DocId,
-    |id| Ok(validate_doc_id(id)?)
+    |id| Ok(validate_stored_doc_id(id)?)
 );
 
 validated_id!(

@@ -14,6 +14,7 @@ pub mod awareness;
 pub mod backup;
 pub mod cursor;
 pub mod encoding;
+pub mod files;
 pub mod hash;
 pub mod ids;
 pub mod keys;

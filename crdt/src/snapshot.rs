@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::hash::{blake3_hex, is_blake3_hex};
-use crate::ids::{validate_doc_id, validate_vault_id, IdError};
+use crate::ids::{validate_stored_doc_id, validate_vault_id, IdError};
 
 /// The first four bytes of every snapshot file.
 pub const MAGIC: [u8; 4] = *b"TSNP";
@@ -140,7 +140,7 @@ pub enum SnapshotError {
 /// that [`decode`] would later refuse.
 pub fn encode(header: &SnapshotHeader, state: &[u8]) -> Result<Vec<u8>, SnapshotError> {
     validate_vault_id(&header.vault)?;
-    validate_doc_id(&header.doc)?;
+    validate_stored_doc_id(&header.doc)?;
     // Only strings and integers: serialising cannot fail.
     let json = serde_json::to_vec(header).expect("snapshot header serialises to JSON");
     // Valid ids keep the header under 200 bytes; the check guards the format,
@@ -203,7 +203,7 @@ pub fn decode(bytes: &[u8], max_len: usize) -> Result<Snapshot, SnapshotError> {
     let header: SnapshotHeader =
         serde_json::from_slice(header_json).map_err(SnapshotError::Header)?;
     validate_vault_id(&header.vault)?;
-    validate_doc_id(&header.doc)?;
+    validate_stored_doc_id(&header.doc)?;
     Ok(Snapshot {
         header,
         state: state.to_vec(),

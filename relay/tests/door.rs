@@ -16,7 +16,7 @@ use tessera_crdt::token::Scope;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Every route, as method, path under the vault, and a small body.
-const ROUTES: [(&str, &str, &str); 10] = [
+const ROUTES: [(&str, &str, &str); 15] = [
     ("POST", "", ""),
     ("GET", "/ws", ""),
     ("GET", "/docs/index", ""),
@@ -27,6 +27,11 @@ const ROUTES: [(&str, &str, &str); 10] = [
     ("POST", "/revoke", r#"{"token_id":"x"}"#),
     ("GET", "/history?path=a.md", ""),
     ("POST", "/restore", r#"{"path":"a.md","snapshot":"x"}"#),
+    ("GET", "/files", ""),
+    ("GET", "/files/a.md", ""),
+    ("PUT", "/files/Notes/a.md", "# a note"),
+    ("POST", "/files/log.md?append", "- a line"),
+    ("DELETE", "/files/a.md", ""),
 ];
 
 fn strict() -> HashMap<String, String> {

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use tessera_crdt::hash::blake3_hex;
-use tessera_crdt::ids::{random_client_id, INDEX_DOC};
+use tessera_crdt::ids::{doc_endpoint_id, random_client_id, INDEX_DOC};
 use tessera_crdt::keys::{self, ContentHash, DocId, VaultId};
 use tessera_crdt::note::Note;
 use tessera_crdt::room::Endpoint;
@@ -16,7 +16,7 @@ use crate::object::VaultObject;
 use crate::respond::{json, now_ms, with_cors};
 use crate::route::{Matched, Route};
 use crate::store::StoreError;
-use tessera_crdt::api::{BodyLimit, MAX_JSON_BODY};
+use tessera_crdt::api::{BodyLimit, FileMethod, MAX_JSON_BODY};
 
 /// `?token=`, `?path=` and `?doc=`.
 #[derive(Debug, Default)]
@@ -47,7 +47,7 @@ fn internal(e: worker::Error) -> ApiError {
 
 /// Reads at most the route's limit of body bytes, as a stream: the read
 /// stops at the first byte over it, whatever Content-Length said.
-async fn read_limited(req: &mut Request, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_limited(req: &mut Request, limit: BodyLimit) -> Result<Vec<u8>, ApiError> {
     use futures_util::StreamExt;
     let max = limit.max();
     let mut stream = req.stream().map_err(internal)?;
@@ -95,8 +95,24 @@ pub(crate) async fn handle(
     match matched.route {
         Route::VaultSocket => upgrade(obj, &req, &vault, &p, Endpoint::Vault).await,
         Route::DocSocket(doc) => {
-            DocId::new(&doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
+            // `index` and note ids name the vault's docs; any other name is
+            // a free-form doc of a stock Yjs app, in its own namespace.
+            let doc = doc_endpoint_id(&doc)
+                .map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
             upgrade(obj, &req, &vault, &p, Endpoint::Doc(doc)).await
+        }
+        Route::ListFiles => {
+            authorize(obj, &req, &vault, &p, Scope::Read).await?;
+            crate::files::handle(obj, &mut req, &vault, None).await
+        }
+        Route::File { path, method } => {
+            let needed = if method == FileMethod::Get {
+                Scope::Read
+            } else {
+                Scope::Write
+            };
+            authorize(obj, &req, &vault, &p, needed).await?;
+            crate::files::handle(obj, &mut req, &vault, Some((path, method))).await
         }
         Route::PutBlob(hash) => {
             authorize(obj, &req, &vault, &p, Scope::Write).await?;

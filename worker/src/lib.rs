@@ -17,6 +17,8 @@ mod backup;
 #[cfg(target_arch = "wasm32")]
 mod effects;
 #[cfg(target_arch = "wasm32")]
+mod files;
+#[cfg(target_arch = "wasm32")]
 mod front;
 #[cfg(target_arch = "wasm32")]
 mod http;

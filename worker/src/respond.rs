@@ -15,6 +15,7 @@ pub fn with_cors(mut resp: Response, origin: Option<&str>) -> Response {
     if let Some(allowed) = cors_origin(origin) {
         let h = resp.headers_mut();
         let _ = h.set("Access-Control-Allow-Origin", allowed);
+        let _ = h.set("Access-Control-Expose-Headers", "ETag");
         let _ = h.set("Vary", "Origin");
     }
     resp
@@ -25,8 +26,14 @@ pub fn preflight(origin: Option<&str>) -> worker::Result<Response> {
     let headers = Headers::new();
     if let Some(allowed) = cors_origin(origin) {
         headers.set("Access-Control-Allow-Origin", allowed)?;
-        headers.set("Access-Control-Allow-Methods", "GET,PUT,POST,HEAD,OPTIONS")?;
-        headers.set("Access-Control-Allow-Headers", "authorization,content-type")?;
+        headers.set(
+            "Access-Control-Allow-Methods",
+            "GET,PUT,POST,HEAD,DELETE,OPTIONS",
+        )?;
+        headers.set(
+            "Access-Control-Allow-Headers",
+            "authorization,content-type,if-match,if-none-match",
+        )?;
         headers.set("Vary", "Origin")?;
     }
     Ok(Response::empty()?.with_status(200).with_headers(headers))

@@ -206,9 +206,9 @@ pub async fn bad_doc_id_in_url(t: Target) -> Result<()> {
     let vault = fresh_vault();
     let token = t.token(&vault, Scope::Write);
     let base = crate::client::ws_base(&t.base);
-    let too_short = &fresh_doc()[..31];
-    let upper = fresh_doc().to_uppercase();
-    for bad in ["not-a-doc", too_short, upper.as_str()] {
+    // Names outside `index`, note ids and [A-Za-z0-9._-]{1,128}.
+    let too_long = "a".repeat(129);
+    for bad in ["not~a~doc", "a%20b", "%C3%A4", too_long.as_str()] {
         let r = ws_refused(
             &format!("{base}/v1/vaults/{vault}/docs/{bad}?token={token}"),
             &[],

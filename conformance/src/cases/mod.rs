@@ -8,6 +8,7 @@ use crate::{fresh_doc, Case, Target};
 mod admin;
 mod bad_input;
 mod blobs;
+mod files;
 mod history;
 mod ops;
 mod paths;
@@ -165,7 +166,7 @@ pub fn all() -> Vec<Case> {
             bad_input::bad_vault_id_in_url
         ),
         case!(
-            "a bad doc id in the doc endpoint URL is 400 bad-doc-id",
+            "a doc name outside [A-Za-z0-9._-]{1,128} in the doc endpoint URL is 400 bad-doc-id",
             bad_input::bad_doc_id_in_url
         ),
         // Tokens.
@@ -209,6 +210,67 @@ pub fn all() -> Vec<Case> {
         case!(
             "a read token cannot upload a blob",
             blobs::read_token_cannot_upload
+        ),
+        // Files over REST.
+        case!(
+            "files: PUT then GET round-trips Markdown with the version as ETag",
+            files::put_then_get_round_trips_markdown_with_an_etag
+        ),
+        case!(
+            "files: a missing file is 404 with a JSON body",
+            files::a_missing_file_is_404_with_a_json_body
+        ),
+        case!(
+            "files: a PUT racing a device typing into the note keeps both edits",
+            files::a_put_racing_a_device_keeps_both_edits
+        ),
+        case!(
+            "files: a PUT reaches a connected vault-socket device live",
+            files::a_put_reaches_a_connected_device_live
+        ),
+        case!(
+            "files: If-Match on a note that moved on is 412 and changes nothing",
+            files::if_match_on_a_moved_note_is_412_and_changes_nothing
+        ),
+        case!(
+            "files: append adds a line and creates the note",
+            files::append_adds_a_line_and_creates_the_note
+        ),
+        case!(
+            "files: DELETE tombstones and ?since= lists the deletion",
+            files::delete_tombstones_and_since_lists_the_deletion
+        ),
+        case!(
+            "files: bad paths are refused 400 bad-path and nothing is applied",
+            files::bad_paths_are_refused_with_bad_path_and_nothing_applied
+        ),
+        case!(
+            "files: a read token cannot PUT, append or DELETE (403)",
+            files::a_read_token_cannot_put_append_or_delete
+        ),
+        case!(
+            "files: without a token every files route is 401, even with a body over the limit",
+            files::without_a_token_every_files_route_is_401_even_with_a_body_over_the_limit
+        ),
+        case!(
+            "files: a note body over the limit is 413 and nothing is applied",
+            files::a_note_body_over_the_limit_is_413
+        ),
+        case!(
+            "files: a body that is not UTF-8 is 400 bad-text",
+            files::a_body_that_is_not_utf8_is_400_bad_text
+        ),
+        case!(
+            "files: an attachment is served as its bytes and refuses a text PUT (409)",
+            files::an_attachment_is_served_as_its_bytes_and_refuses_text
+        ),
+        case!(
+            "a free-form doc name serves stock Yjs apps, apart from the vault's docs",
+            files::a_free_form_doc_name_serves_stock_yjs_apps_apart_from_the_vault
+        ),
+        case!(
+            "a doc name with bad characters or 129 characters is 400 bad-doc-id",
+            files::a_doc_name_with_bad_characters_or_129_chars_is_400
         ),
         // Admin.
         case!(

@@ -13,7 +13,7 @@ mod error;
 mod route;
 
 pub use error::{cors_origin, excerpt, token_from, ApiError, CORS_ORIGINS, MAX_MESSAGE_BYTES};
-pub use route::{route, Matched, Route};
+pub use route::{route, FileMethod, Matched, Route};
 
 use crate::keys::VaultId;
 use crate::token::{self, Claims, Scope, TokenError, TokenKey};
@@ -31,6 +31,8 @@ pub enum BodyLimit {
     Json(u64),
     /// An attachment of at most this many bytes, read as a stream.
     Blob(u64),
+    /// A note's text of at most this many bytes.
+    Text(u64),
 }
 
 impl BodyLimit {
@@ -38,7 +40,7 @@ impl BodyLimit {
     pub fn max(self) -> u64 {
         match self {
             BodyLimit::None => 0,
-            BodyLimit::Json(n) | BodyLimit::Blob(n) => n,
+            BodyLimit::Json(n) | BodyLimit::Blob(n) | BodyLimit::Text(n) => n,
         }
     }
 
@@ -63,10 +65,16 @@ impl Route {
     /// The scope a token needs for this route; `None` for routes without a vault.
     pub fn scope(&self) -> Option<Scope> {
         match self {
-            Route::VaultSocket | Route::DocSocket(_) | Route::GetBlob { .. } | Route::History => {
-                Some(Scope::Read)
-            }
-            Route::PutBlob(_) | Route::Restore => Some(Scope::Write),
+            Route::VaultSocket
+            | Route::DocSocket(_)
+            | Route::GetBlob { .. }
+            | Route::History
+            | Route::ListFiles
+            | Route::File {
+                method: FileMethod::Get,
+                ..
+            } => Some(Scope::Read),
+            Route::PutBlob(_) | Route::Restore | Route::File { .. } => Some(Scope::Write),
             Route::CreateVault | Route::Mint | Route::Revoke => Some(Scope::Admin),
             Route::Healthz
             | Route::Readyz
@@ -81,6 +89,10 @@ impl Route {
         match self {
             Route::PutBlob(_) => BodyLimit::Blob(max_blob_bytes),
             Route::Mint | Route::Revoke | Route::Restore => BodyLimit::Json(MAX_JSON_BODY),
+            Route::File {
+                method: FileMethod::Put | FileMethod::Append,
+                ..
+            } => BodyLimit::Text(crate::files::MAX_TEXT_BODY),
             _ => BodyLimit::None,
         }
     }

@@ -33,10 +33,33 @@ pub enum Route {
     History,
     /// `POST /v1/vaults/{vault}/restore`.
     Restore,
+    /// `GET /v1/vaults/{vault}/files`: the file listing.
+    ListFiles,
+    /// `/v1/vaults/{vault}/files/{path…}`.
+    File {
+        /// Everything after `files/`, still percent-encoded
+        /// ([`crate::files::decode_path`] decodes and checks it).
+        path: String,
+        /// What to do with it.
+        method: FileMethod,
+    },
     /// A known path with a method it does not take.
     MethodNotAllowed,
     /// Anything else.
     NotFound,
+}
+
+/// What a request does to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMethod {
+    /// `GET`: the note's text or the blob's bytes.
+    Get,
+    /// `PUT`: the note's new text.
+    Put,
+    /// `POST` (`?append`): a line added at the end of the note.
+    Append,
+    /// `DELETE`: tombstones the entry.
+    Delete,
 }
 
 /// A matched request: the route and, for vault routes, the raw vault segment.
@@ -83,6 +106,23 @@ pub fn route(method: &str, path: &str) -> Matched {
                 ["revoke"] => only(post, Route::Revoke),
                 ["history"] => only(get, Route::History),
                 ["restore"] => only(post, Route::Restore),
+                ["files"] => only(get, Route::ListFiles),
+                ["files", path @ ..] => {
+                    let method = match method {
+                        "GET" => Some(FileMethod::Get),
+                        "PUT" => Some(FileMethod::Put),
+                        "POST" => Some(FileMethod::Append),
+                        "DELETE" => Some(FileMethod::Delete),
+                        _ => None,
+                    };
+                    match method {
+                        Some(method) => Route::File {
+                            path: path.join("/"),
+                            method,
+                        },
+                        None => Route::MethodNotAllowed,
+                    }
+                }
                 _ => Route::NotFound,
             };
             let vault = (route != Route::NotFound).then(|| (*vault).to_owned());
@@ -143,6 +183,33 @@ mod tests {
         assert_eq!(route("POST", "/v1/vaults/v/revoke").route, Route::Revoke);
         assert_eq!(route("GET", "/v1/vaults/v/history").route, Route::History);
         assert_eq!(route("POST", "/v1/vaults/v/restore").route, Route::Restore);
+    }
+
+    #[test]
+    fn file_routes_keep_the_whole_raw_path_after_files() {
+        assert_eq!(route("GET", "/v1/vaults/v/files").route, Route::ListFiles);
+        assert_eq!(
+            route("PUT", "/v1/vaults/v/files/Daily/2026%2012.md").route,
+            Route::File {
+                path: "Daily/2026%2012.md".into(),
+                method: FileMethod::Put
+            }
+        );
+        assert_eq!(
+            route("POST", "/v1/vaults/v/files/log.md").route,
+            Route::File {
+                path: "log.md".into(),
+                method: FileMethod::Append
+            }
+        );
+        assert_eq!(
+            route("PATCH", "/v1/vaults/v/files/a.md").route,
+            Route::MethodNotAllowed
+        );
+        assert_eq!(
+            route("PUT", "/v1/vaults/v/files").route,
+            Route::MethodNotAllowed
+        );
     }
 
     #[test]

@@ -20,7 +20,12 @@ use crate::protocol::{Message, VAULT_LEVEL};
 
 impl Room {
     /// Queues `doc`, changed under `ticket`, for announcing once durable.
+    /// Free-form docs of stock Yjs apps are not the vault's: devices never
+    /// hear of them.
     pub(super) fn note_unannounced(&mut self, doc: &str, ticket: u64) {
+        if crate::ids::is_app_doc(doc) {
+            return;
+        }
         self.unannounced.push_back((ticket, doc.to_owned()));
     }
 

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::doc::{Applied, CrdtError};
+use super::doc::{Applied, CrdtError, IndexCheck};
 use super::outbound::{frame_for, send};
 use super::{Effect, Endpoint, Phase, Queued, Room, SessionId};
 use crate::awareness::decode_update;
@@ -26,7 +26,7 @@ impl Room {
             let mut docs: Vec<&str> = self
                 .catalog
                 .iter()
-                .filter(|(_, t)| reset || **t > cursor)
+                .filter(|(d, t)| (reset || **t > cursor) && !crate::ids::is_app_doc(d))
                 .map(|(d, _)| d.as_str())
                 .collect();
             docs.sort_unstable();
@@ -203,6 +203,7 @@ impl Room {
         // doc (sync step 1) before it writes: the doc-count limit must be
         // checked here, when a change would add a doc, not only on arrival.
         let adds_a_doc = !self.catalog.contains_key(doc) && self.catalog.len() >= max_docs;
+        let mut index_changed = Vec::new();
         let Some(live) = self.docs.get_mut(doc) else {
             return;
         };
@@ -229,11 +230,17 @@ impl Room {
             // Index paths become files on every device: an entry pointing
             // into the config folder or out of the vault is refused whole,
             // before any of it reaches the doc, the log or other sessions.
-            match crdt.index_violation(update, &PathPolicy::server()) {
-                Ok(None) => crdt.apply(update),
-                Ok(Some((path, reason))) => {
+            match crdt.index_check(update, Some(&PathPolicy::server())) {
+                Ok(IndexCheck {
+                    violation: Some((path, reason)),
+                    ..
+                }) => {
                     let text = format!("bad-path: {path:?}: {reason}; the change was not saved");
                     return self.refuse(session, doc, ErrorCode::BadPath, seq, &text, out);
+                }
+                Ok(IndexCheck { changed, .. }) => {
+                    index_changed = changed;
+                    crdt.apply(update)
                 }
                 Err(e) => Err(e),
             }
@@ -246,13 +253,15 @@ impl Room {
                     .sessions
                     .get(&session)
                     .is_some_and(|s| s.endpoint == Endpoint::Vault);
-                self.record_change(
+                let ticket = self.record_change(
                     doc,
                     effective.into(),
                     from_vault.then_some(session),
                     now,
                     out,
-                )
+                );
+                self.entries_changed(index_changed, ticket);
+                ticket
             }
             Ok(Applied::Unchanged) => self.next_ticket - 1,
             Err(CrdtError::Malformed(e)) => {

@@ -40,6 +40,15 @@ pub enum Applied {
     Unchanged,
 }
 
+/// What an index update would do ([`CrdtDoc::index_check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexCheck {
+    /// Ids of the entries it changes, sorted.
+    pub changed: Vec<String>,
+    /// The first live entry it would put at a refused path: `(path, reason)`.
+    pub violation: Option<(String, &'static str)>,
+}
+
 /// A doc's merged state on the relay.
 ///
 /// An idle doc can be made dormant ([`CrdtDoc::hibernate`]): the yrs doc
@@ -214,20 +223,20 @@ impl CrdtDoc {
         })
     }
 
-    /// For the index doc: the first entry `update` would create or rename to
-    /// a path `policy` refuses, as `(path, reason)`, or `None` when every
-    /// changed live entry has an acceptable path. The update is applied to a
-    /// scratch copy, so the doc itself is untouched either way.
+    /// For the index doc: which entries `update` would change, and the first
+    /// one it would create or rename to a path `policy` refuses, as
+    /// `(path, reason)` (never, without a policy). The update is applied to
+    /// a scratch copy, so the doc itself is untouched either way.
     ///
     /// An update whose parts wait for missing dependencies cannot be checked
     /// (the waiting parts are invisible until they integrate, and would then
     /// integrate unchecked): it is reported as malformed, so the writer
     /// resyncs and sends everything at once.
-    pub fn index_violation(
+    pub fn index_check(
         &self,
         update: &[u8],
-        policy: &PathPolicy,
-    ) -> Result<Option<(String, &'static str)>, CrdtError> {
+        policy: Option<&PathPolicy>,
+    ) -> Result<IndexCheck, CrdtError> {
         let state = self.encode_state()?;
         // Decode first, under the same clock bounds as a real write.
         decode_update(update)?;
@@ -248,11 +257,14 @@ impl CrdtDoc {
                         .to_owned(),
                 ));
             }
-            Ok(changed.iter().find_map(|id| {
-                let entry = scratch.get(id).filter(|e| !e.deleted)?;
-                let reason = policy.reason(&entry.path)?;
-                Some((entry.path, reason))
-            }))
+            let violation = policy.and_then(|policy| {
+                changed.iter().find_map(|id| {
+                    let entry = scratch.get(id).filter(|e| !e.deleted)?;
+                    let reason = policy.reason(&entry.path)?;
+                    Some((entry.path, reason))
+                })
+            });
+            Ok(IndexCheck { changed, violation })
         })?
     }
 

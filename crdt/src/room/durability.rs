@@ -50,6 +50,9 @@ impl Room {
         }
         self.recovering.remove(doc);
         live.last_active_ms = now;
+        if doc == crate::ids::INDEX_DOC && self.index_base.is_none() {
+            self.index_base = Some(self.catalog.get(doc).copied().unwrap_or(0));
+        }
         match failure {
             Some(reason) => {
                 self.quarantine(doc, &reason, &mut out);

@@ -22,6 +22,7 @@ mod dispatch;
 mod doc;
 mod durability;
 mod effects;
+mod files;
 mod hibernate;
 mod outbound;
 mod pending;
@@ -34,7 +35,7 @@ pub use effects::{close, Effect, Endpoint, RoomConfig, SessionId};
 pub use hibernate::SessionRecord;
 
 use crate::awareness::AwarenessTable;
-use crate::ids::validate_doc_id;
+use crate::ids::{validate_doc_id, validate_stored_doc_id};
 use crate::protocol::{ErrorCode, Message, VaultFrame, VAULT_LEVEL};
 use crate::token::Scope;
 use acks::AckQueue;
@@ -124,6 +125,14 @@ pub struct Room {
     compacted_below: u64,
     /// Changes not yet announced to vault sessions that do not follow them.
     unannounced: VecDeque<(u64, String)>,
+    /// Index entry id → the ticket that last changed the entry (for file
+    /// versions). Kept in memory only: entries not changed since the index
+    /// was loaded have [`Room::index_base`].
+    entry_tickets: HashMap<String, u64>,
+    /// The index's last change ticket when it was first loaded: the version
+    /// of every entry not changed since (an upper bound, so a `?since=`
+    /// listing never misses a change).
+    index_base: Option<u64>,
 }
 
 impl Room {
@@ -143,6 +152,8 @@ impl Room {
             acks: AckQueue::new(0),
             compacted_below: 1,
             unannounced: VecDeque::new(),
+            entry_tickets: HashMap::new(),
+            index_base: None,
         }
     }
 
@@ -207,7 +218,7 @@ impl Room {
     ) -> Vec<Effect> {
         let mut out = Vec::new();
         if let Endpoint::Doc(doc) = &endpoint {
-            if let Err(e) = validate_doc_id(doc) {
+            if let Err(e) = validate_stored_doc_id(doc) {
                 out.push(Effect::Close {
                     to: session,
                     code: close::MALFORMED,
@@ -333,7 +344,7 @@ impl Room {
     /// restore). Returns the [`Effect::Load`] to carry out, if any.
     pub fn open(&mut self, doc: &str, now: u64) -> Vec<Effect> {
         let mut out = Vec::new();
-        if validate_doc_id(doc).is_ok() {
+        if validate_stored_doc_id(doc).is_ok() {
             self.live(doc, now, &mut out);
         }
         out
@@ -390,7 +401,8 @@ impl Room {
 
     /// A change made by the relay itself (restoring an old version): logged,
     /// forwarded to every session on the doc and snapshotted like any write.
-    /// The doc must be loaded ([`Room::doc_state`] returns `Some`).
+    /// The doc must be loaded ([`Room::doc_state`] returns `Some`). Index
+    /// changes are held to the path policy like a device's.
     pub fn server_write(
         &mut self,
         doc: &str,
@@ -398,16 +410,8 @@ impl Room {
         now: u64,
     ) -> Result<Vec<Effect>, CrdtError> {
         let mut out = Vec::new();
-        let Some(LiveDoc {
-            phase: Phase::Ready(crdt),
-            ..
-        }) = self.docs.get_mut(doc)
-        else {
-            return Err(CrdtError::Malformed("the doc is not loaded".to_owned()));
-        };
-        if let Applied::Changed { effective } = crdt.apply(update)? {
-            self.record_change(doc, effective.into(), None, now, &mut out);
-        }
+        self.server_apply(doc, update, now, &mut out)
+            .map_err(|e| e.into_crdt())?;
         Ok(out)
     }
 

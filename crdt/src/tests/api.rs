@@ -34,6 +34,11 @@ fn every_vault_route_without_a_token_is_refused_with_401_before_anything_else() 
         ("GET", "/v1/vaults/x/history"),
         ("POST", "/v1/vaults/x/restore"),
         ("POST", "/v1/vaults/x"),
+        ("GET", "/v1/vaults/x/files"),
+        ("GET", "/v1/vaults/x/files/a.md"),
+        ("PUT", "/v1/vaults/x/files/a.md"),
+        ("POST", "/v1/vaults/x/files/a.md"),
+        ("DELETE", "/v1/vaults/x/files/a.md"),
     ] {
         let e = admit(
             &route(method, path),
@@ -177,4 +182,33 @@ fn a_socket_is_closed_when_its_token_expires_and_never_for_a_token_without_expir
     assert_eq!(socket_deadline(&claims, 5_000), Some(0));
     let forever = Claims::new("v", Scope::Read, 1_000, None, None).expect("claims");
     assert_eq!(socket_deadline(&forever, 5_000), None);
+}
+
+#[test]
+fn a_read_token_reads_files_but_cannot_write_or_delete_them() {
+    let read = token("v", Scope::Read, None);
+    let ok = |m, p| admit(&route(m, p), door(&read), Keys::Tokens(&key()), 1, 2_000);
+    assert!(ok("GET", "/v1/vaults/v/files").is_ok());
+    assert!(ok("GET", "/v1/vaults/v/files/a.md").is_ok());
+    for m in ["PUT", "POST", "DELETE"] {
+        let e = ok(m, "/v1/vaults/v/files/a.md").expect_err(m);
+        assert_eq!((e.status, e.code), (403, "token-insufficient-scope"), "{m}");
+    }
+}
+
+#[test]
+fn a_note_body_over_the_text_limit_is_refused_before_it_is_read() {
+    let write = token("v", Scope::Write, None);
+    let e = admit(
+        &route("PUT", "/v1/vaults/v/files/a.md"),
+        Door {
+            content_length: Some(crate::files::MAX_TEXT_BODY + 1),
+            ..door(&write)
+        },
+        Keys::Tokens(&key()),
+        1,
+        2_000,
+    )
+    .expect_err("too big");
+    assert_eq!((e.status, e.code), (413, "limit-exceeded"));
 }

@@ -320,6 +320,11 @@ impl Index {
         entries
     }
 
+    /// Every well-formed entry, tombstones included, in no particular order.
+    pub fn entries_with_tombstones(&self) -> Vec<Entry> {
+        self.entries(|_| true)
+    }
+
     /// The live entry shown at `path`: when several claim it, the smallest id.
     pub fn lookup(&self, path: &str) -> Option<Entry> {
         let winner = self.paths().by_path.get(path)?.first()?.clone();

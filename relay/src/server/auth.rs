@@ -96,6 +96,8 @@ pub struct Authed {
     pub claims: Claims,
     /// The route's body limit.
     pub body: BodyLimit,
+    /// The endpoint, as the core matched it.
+    pub route: api::Route,
 }
 
 impl FromRequestParts<AppState> for Authed {
@@ -141,6 +143,7 @@ impl FromRequestParts<AppState> for Authed {
             vault,
             claims: admitted.claims,
             body: admitted.body,
+            route: admitted.route,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP and WebSocket front: routes, shared state, graceful shutdown.
 
 pub mod auth;
+pub mod files;
 pub mod http;
 pub mod ws;
 
@@ -13,7 +14,7 @@ use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
-use tessera_crdt::keys::DocId;
+use tessera_crdt::ids::doc_endpoint_id;
 use tessera_crdt::limits::Limits;
 use tessera_crdt::room::Endpoint;
 use tower_http::cors::CorsLayer;
@@ -70,12 +71,16 @@ pub fn router(state: AppState) -> Router {
             Method::PUT,
             Method::POST,
             Method::HEAD,
+            Method::DELETE,
             Method::OPTIONS,
         ])
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,
-        ]);
+            axum::http::header::IF_MATCH,
+            axum::http::header::IF_NONE_MATCH,
+        ])
+        .expose_headers([axum::http::header::ETAG]);
     Router::new()
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
@@ -91,6 +96,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/vaults/{vault}/revoke", post(http::revoke))
         .route("/v1/vaults/{vault}/history", get(http::history))
         .route("/v1/vaults/{vault}/restore", post(http::restore))
+        .route("/v1/vaults/{vault}/files", get(files::list))
+        .route(
+            "/v1/vaults/{vault}/files/{*path}",
+            get(files::file)
+                .put(files::file)
+                .post(files::file)
+                .delete(files::file),
+        )
         .fallback(http::not_found)
         .layer(cors)
         .with_state(state)
@@ -112,7 +125,10 @@ async fn doc_socket(
     authed: Authed,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    DocId::new(&doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
+    // `index` and note ids name the vault's docs; any other name is a
+    // free-form doc of a stock Yjs app, in its own namespace.
+    let doc =
+        doc_endpoint_id(&doc).map_err(|e| ApiError::bad_request("bad-doc-id", e.to_string()))?;
     upgrade_socket(state, authed, Endpoint::Doc(doc), upgrade)
 }
 

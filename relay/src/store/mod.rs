@@ -14,7 +14,7 @@ use std::io;
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use tessera_crdt::ids::{validate_doc_id, validate_vault_id};
+use tessera_crdt::ids::{validate_stored_doc_id, validate_vault_id};
 use tessera_crdt::keys::StorageKey;
 
 mod fs;
@@ -177,7 +177,7 @@ pub(crate) fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
         ["vaults"] => true,
         ["vaults", vault] | ["vaults", vault, "docs" | "blobs"] => validate_vault_id(vault).is_ok(),
         ["vaults", vault, "docs", doc] | ["vaults", vault, "docs", doc, "snap"] => {
-            validate_vault_id(vault).is_ok() && validate_doc_id(doc).is_ok()
+            validate_vault_id(vault).is_ok() && validate_stored_doc_id(doc).is_ok()
         }
         _ => false,
     };

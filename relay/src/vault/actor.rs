@@ -41,10 +41,18 @@ pub(super) struct Actor {
     pub(super) last_activity: Instant,
     /// Set when the vault unloads: the run loop ends.
     pub(super) unloaded: bool,
+    /// File requests waiting for a doc to load.
+    pub(super) files_waiting: Vec<super::files::PendingFile>,
+    /// File edits applied, answered once the log is durable through their ticket.
+    pub(super) files_durable: Vec<(
+        u64,
+        super::files::FileReplyTx,
+        tessera_crdt::files::FileReply,
+    )>,
 }
 
 impl Actor {
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
@@ -82,6 +90,7 @@ impl Actor {
                     let through = *durable.borrow_and_update();
                     let fx = self.room.durable(through);
                     self.apply(fx).await;
+                    self.release_files();
                 }
                 () = sleep => {
                     let fx = self.room.tick(self.now());
@@ -121,6 +130,15 @@ impl Actor {
             }
             Cmd::State { doc, reply } => {
                 self.wait_for(doc, Waiting::State(reply)).await;
+                Vec::new()
+            }
+            Cmd::Files { req, reply } => {
+                let pending = super::files::PendingFile {
+                    req,
+                    reply,
+                    loads: 0,
+                };
+                self.file_step(pending).await;
                 Vec::new()
             }
             Cmd::Flush { reply } => {
@@ -172,6 +190,7 @@ impl Actor {
                 };
                 self.apply(fx).await;
                 self.serve_waiting().await;
+                self.retry_files().await;
                 Vec::new()
             }
             Cmd::SnapshotDone {
@@ -225,7 +244,7 @@ impl Actor {
     }
 
     /// Carries out the room's effects, in order.
-    async fn apply(&mut self, effects: Vec<Effect>) {
+    pub(super) async fn apply(&mut self, effects: Vec<Effect>) {
         let mut queue = std::collections::VecDeque::from(effects);
         while let Some(effect) = queue.pop_front() {
             match effect {
@@ -468,6 +487,8 @@ impl Actor {
             && self.waiting.is_empty()
             && self.flushes.is_empty()
             && !self.compacting
+            && self.files_waiting.is_empty()
+            && self.files_durable.is_empty()
             && self.last_activity.elapsed() >= idle_for
     }
 

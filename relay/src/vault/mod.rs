@@ -7,6 +7,7 @@
 //! group-commit writer, whose durable watermark releases the acks.
 
 mod actor;
+mod files;
 mod persist;
 mod registry;
 
@@ -22,6 +23,7 @@ use tessera_crdt::token::{Revocations, Scope};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::warn;
 
+pub use files::FileAnswer;
 pub use persist::{load_doc, read_head, read_snapshot, PersistError, SnapshotOutcome, Stored};
 pub use registry::Vaults;
 
@@ -56,6 +58,10 @@ pub(crate) enum Cmd {
     State {
         doc: String,
         reply: oneshot::Sender<Result<Vec<u8>, String>>,
+    },
+    Files {
+        req: tessera_crdt::files::FileRequest,
+        reply: files::FileReplyTx,
     },
     GoingAway {
         reply: oneshot::Sender<()>,
@@ -217,6 +223,20 @@ impl VaultHandle {
         rx.await.unwrap_or_else(|_| Err("the vault stopped".into()))
     }
 
+    /// Serves a file request (see `tessera_crdt::files`); edits are answered
+    /// once durable.
+    pub async fn files(
+        &self,
+        req: tessera_crdt::files::FileRequest,
+    ) -> Result<FileAnswer, tessera_crdt::api::ApiError> {
+        let gone = || tessera_crdt::api::ApiError::unavailable("the vault stopped; retry");
+        let (reply, rx) = oneshot::channel();
+        if !self.send(Cmd::Files { req, reply }).await {
+            return Err(gone());
+        }
+        rx.await.unwrap_or_else(|_| Err(gone()))
+    }
+
     /// Snapshots every changed doc and waits until they are stored.
     pub async fn flush(&self) {
         let (reply, rx) = oneshot::channel();
@@ -314,6 +334,8 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         recovered,
         waiting: Vec::new(),
         flushes: Vec::new(),
+        files_waiting: Vec::new(),
+        files_durable: Vec::new(),
         catalog_path,
         started: Instant::now(),
         dirty_since: None,
