@@ -152,6 +152,7 @@ pub fn admit(
             exp: None,
             id: "insecure-no-auth".into(),
             device: None,
+            paths: None,
         },
     };
     let body = matched.route.body_limit(max_blob_bytes);

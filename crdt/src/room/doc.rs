@@ -13,7 +13,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::ids::random_client_id;
-use crate::vault::{Index, PathPolicy};
+use crate::vault::{Entry, Index, PathPolicy};
 
 /// Why yrs could not take some bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -179,18 +179,31 @@ impl CrdtDoc {
 
     /// For the index doc: the first entry `update` would create or rename to
     /// a path `policy` refuses, as `(path, reason)`, or `None` when every
-    /// changed live entry has an acceptable path. The update is applied to a
-    /// scratch copy, so the doc itself is untouched either way.
-    ///
-    /// An update whose parts wait for missing dependencies cannot be checked
-    /// (the waiting parts are invisible until they integrate, and would then
-    /// integrate unchecked): it is reported as malformed, so the writer
-    /// resyncs and sends everything at once.
+    /// changed live entry has an acceptable path. See [`CrdtDoc::index_changes`].
     pub fn index_violation(
         &self,
         update: &[u8],
         policy: &PathPolicy,
     ) -> Result<Option<(String, &'static str)>, CrdtError> {
+        Ok(self
+            .index_changes(update)?
+            .into_iter()
+            .find_map(|(_, entry)| {
+                let entry = entry.filter(|e| !e.deleted)?;
+                let reason = policy.reason(&entry.path)?;
+                Some((entry.path, reason))
+            }))
+    }
+
+    /// For the index doc: each entry `update` would change, by id, with what
+    /// it would be afterwards (`None`: removed from the map). The update is
+    /// applied to a scratch copy, so the doc itself is untouched either way.
+    ///
+    /// An update whose parts wait for missing dependencies cannot be checked
+    /// (the waiting parts are invisible until they integrate, and would then
+    /// integrate unchecked): it is reported as malformed, so the writer
+    /// resyncs and sends everything at once.
+    pub fn index_changes(&self, update: &[u8]) -> Result<Vec<(String, Option<Entry>)>, CrdtError> {
         let state = self.encode_state()?;
         // Decode first, under the same clock bounds as a real write.
         decode_update(update)?;
@@ -211,11 +224,23 @@ impl CrdtDoc {
                         .to_owned(),
                 ));
             }
-            Ok(changed.iter().find_map(|id| {
-                let entry = scratch.get(id).filter(|e| !e.deleted)?;
-                let reason = policy.reason(&entry.path)?;
-                Some((entry.path, reason))
-            }))
+            Ok(changed
+                .into_iter()
+                .map(|id| {
+                    let entry = scratch.get(&id);
+                    (id, entry)
+                })
+                .collect())
+        })?
+    }
+
+    /// For the index doc: every entry, tombstones included.
+    pub fn index_entries(&self) -> Result<Vec<Entry>, CrdtError> {
+        let state = self.encode_state()?;
+        contained(move || {
+            Index::from_update(self.client_id, &state)
+                .map(|index| index.all_entries())
+                .map_err(|e| CrdtError::Malformed(e.to_string()))
         })?
     }
 

@@ -69,6 +69,12 @@ impl Room {
                                 self.on_ready(session, doc, m, seq, now, &mut out);
                             }
                         }
+                        Queued::Deferred {
+                            session,
+                            doc: target,
+                            message,
+                            seq,
+                        } => self.replay_deferred(session, &target, message, seq, now, &mut out),
                     }
                 }
             }
@@ -89,10 +95,20 @@ impl Room {
         }
         if let Phase::Loading(queue) = live.phase {
             for q in queue {
-                if let Queued::Frame { session, seq, .. } = q {
-                    if seq > 0 {
+                match q {
+                    Queued::Frame { session, seq, .. } if seq > 0 => {
                         self.refuse(session, doc, ErrorCode::Internal, seq, &text, &mut out);
                     }
+                    Queued::Deferred {
+                        session,
+                        doc: target,
+                        seq,
+                        ..
+                    } => {
+                        let text = format!("the relay could not load the vault index: {reason}");
+                        self.refuse(session, &target, ErrorCode::Internal, seq, &text, &mut out);
+                    }
+                    _ => {}
                 }
             }
         }

@@ -25,6 +25,7 @@ mod effects;
 mod hibernate;
 mod outbound;
 mod schedule;
+mod scope;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -35,7 +36,7 @@ pub use hibernate::SessionRecord;
 use crate::awareness::AwarenessTable;
 use crate::ids::validate_doc_id;
 use crate::protocol::{ErrorCode, Message, VaultFrame, VAULT_LEVEL};
-use crate::token::Scope;
+use crate::token::{Scope, WritePaths};
 use acks::AckQueue;
 use doc::CrdtDoc;
 use outbound::send;
@@ -47,6 +48,8 @@ struct Session {
     endpoint: Endpoint,
     scope: Scope,
     token_id: Option<String>,
+    /// The token's path prefixes: writes outside them are refused.
+    paths: Option<WritePaths>,
     /// Writes received per doc, numbering acks and refusals.
     writes: HashMap<String, u64>,
     /// Docs this session receives updates for.
@@ -68,6 +71,25 @@ enum Queued {
         message: Vec<u8>,
         seq: u64,
     },
+    /// (In the index's queue) a path-limited session's write to another doc
+    /// that waits for the index, to be checked against its path.
+    Deferred {
+        session: SessionId,
+        doc: String,
+        message: Vec<u8>,
+        seq: u64,
+    },
+}
+
+impl Queued {
+    /// The session the work is for.
+    fn session(&self) -> SessionId {
+        match self {
+            Queued::Greet(s)
+            | Queued::Frame { session: s, .. }
+            | Queued::Deferred { session: s, .. } => *s,
+        }
+    }
 }
 
 enum Phase {
@@ -123,6 +145,8 @@ pub struct Room {
     compacted_below: u64,
     /// Changes not yet announced to vault sessions that do not follow them.
     unannounced: VecDeque<(u64, String)>,
+    /// Doc id → index path, for path-limited sessions (built on first use).
+    path_table: Option<scope::PathTable>,
 }
 
 impl Room {
@@ -142,6 +166,7 @@ impl Room {
             acks: AckQueue::new(0),
             compacted_below: 1,
             unannounced: VecDeque::new(),
+            path_table: None,
         }
     }
 
@@ -219,6 +244,7 @@ impl Room {
             endpoint: endpoint.clone(),
             scope,
             token_id,
+            paths: None,
             writes: HashMap::new(),
             docs: HashSet::new(),
             baseline: false,

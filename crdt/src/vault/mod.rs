@@ -320,6 +320,13 @@ impl Index {
         entries
     }
 
+    /// Every entry, tombstones included, in no particular order: what the
+    /// relay needs to tell which path a doc id had (path-limited tokens) and
+    /// which docs and blobs are still referenced (garbage collection).
+    pub fn all_entries(&self) -> Vec<Entry> {
+        self.entries(|_| true)
+    }
+
     /// The live entry shown at `path`: when several claim it, the smallest id.
     pub fn lookup(&self, path: &str) -> Option<Entry> {
         let winner = self.paths().by_path.get(path)?.first()?.clone();
