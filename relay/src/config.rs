@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tessera_crdt::limits::Limits;
 use tessera_crdt::room::RoomConfig;
-use tessera_crdt::token::Scope;
+use tessera_crdt::token::{Scope, WritePaths};
 
 /// Tessera's self-hosted relay: real-time, conflict-free sync for Obsidian vaults.
 #[derive(Debug, Parser)]
@@ -177,6 +177,10 @@ pub struct TokenArgs {
     /// A label for the device the token is for.
     #[arg(long)]
     pub device: Option<String>,
+    /// Limits the token's writes to these path prefixes, comma-separated
+    /// (`"Inbox/,Journal/"`); write tokens only. Without it: the whole vault.
+    #[arg(long, value_parser = parse_paths)]
+    pub paths: Option<WritePaths>,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -280,6 +284,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     Ok(Duration::from_secs(secs))
+}
+
+/// Parses `--paths`: comma-separated path prefixes.
+pub fn parse_paths(s: &str) -> Result<WritePaths, String> {
+    WritePaths::parse(s).map_err(|e| e.to_string())
 }
 
 fn millis(d: Duration) -> u64 {

@@ -10,9 +10,11 @@
 //! list: only holders of a validly signed token get that far.
 
 mod error;
+mod paths;
 mod route;
 
 pub use error::{cors_origin, excerpt, token_from, ApiError, CORS_ORIGINS, MAX_MESSAGE_BYTES};
+pub use paths::{check_write_doc, check_write_path, PATH_NOT_ALLOWED};
 pub use route::{route, Matched, Route};
 
 use crate::keys::VaultId;

@@ -20,6 +20,10 @@ pub fn token(a: TokenArgs) -> anyhow::Result<()> {
         a.ttl.map(|d| d.as_secs()),
         a.device,
     )?;
+    let claims = match a.paths {
+        Some(paths) => claims.with_paths(paths)?,
+        None => claims,
+    };
     println!("{}", token::mint(&key, &claims));
     eprintln!("token id: {} (use it to revoke)", claims.id);
     Ok(())

@@ -90,12 +90,11 @@ impl Actor {
             Cmd::Join {
                 session,
                 endpoint,
-                scope,
-                token_id,
+                claims,
                 tx,
             } => {
                 self.sessions.insert(session, tx);
-                self.room.join(session, endpoint, scope, token_id, now)
+                self.room.join_claims(session, endpoint, &claims, now)
             }
             Cmd::Leave { session } => {
                 self.sessions.remove(&session);

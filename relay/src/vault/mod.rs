@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tessera_crdt::keys::VaultId;
 use tessera_crdt::room::{Endpoint, Room, RoomConfig, RoomStats, SessionId};
-use tessera_crdt::token::{Revocations, Scope};
+use tessera_crdt::token::{Claims, Revocations};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::warn;
 
@@ -34,8 +34,7 @@ pub(crate) enum Cmd {
     Join {
         session: SessionId,
         endpoint: Endpoint,
-        scope: Scope,
-        token_id: Option<String>,
+        claims: Box<Claims>,
         tx: SessionTx,
     },
     Leave {
@@ -155,15 +154,13 @@ impl VaultHandle {
         &self,
         session: SessionId,
         endpoint: Endpoint,
-        scope: Scope,
-        token_id: Option<String>,
+        claims: Claims,
         tx: SessionTx,
     ) -> bool {
         self.send(Cmd::Join {
             session,
             endpoint,
-            scope,
-            token_id,
+            claims: Box::new(claims),
             tx,
         })
         .await
