@@ -7,7 +7,7 @@ use tessera_crdt::ids::{random_client_id, INDEX_DOC};
 use tessera_crdt::keys::{self, ContentHash, DocId, VaultId};
 use tessera_crdt::note::Note;
 use tessera_crdt::room::Endpoint;
-use tessera_crdt::token::{self, Claims, Scope};
+use tessera_crdt::token::{self, Claims, Scope, TokenError, WritePaths};
 use tessera_crdt::vault::Index;
 use worker::{Headers, Request, Response, WebSocketPair};
 
@@ -166,6 +166,12 @@ pub(crate) async fn handle(
                 body.ttl_secs,
                 body.device,
             )
+            .and_then(|c| match body.paths {
+                Some(paths) => c.with_paths(
+                    WritePaths::new(paths).map_err(|e| TokenError::BadClaims(e.into()))?,
+                ),
+                None => Ok(c),
+            })
             .map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
             let token = token::mint(&key, &claims);
             json(
@@ -220,9 +226,15 @@ pub(crate) async fn handle(
             .map_err(internal)
         }
         Route::Restore => {
-            authorize(obj, &req, &vault, &p, Scope::Write).await?;
+            let claims = authorize(obj, &req, &vault, &p, Scope::Write).await?;
             let body: RestoreRequest = read_json(&mut req, BodyLimit::Json(MAX_JSON_BODY)).await?;
             let (doc, _) = resolve_doc(obj, body.doc.as_deref(), body.path.as_deref()).await?;
+            if claims.is_path_limited() {
+                let state = doc_state(obj, INDEX_DOC).await?;
+                let index = Index::from_update(0, &state)
+                    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+                tessera_crdt::api::check_write_doc(&claims, &index, doc.as_str())?;
+            }
             let hash = ContentHash::new(&body.snapshot).map_err(|_| {
                 ApiError::bad_request(
                     "bad-request",
@@ -336,8 +348,7 @@ async fn upgrade(
     let effects = obj
         .with(|live| {
             live.sockets.insert(session, pair.server.clone());
-            live.room
-                .join(session, endpoint, claims.scope, Some(claims.id), now)
+            live.room.join_claims(session, endpoint, &claims, now)
         })
         .ok_or_else(|| ApiError::unavailable("the vault is not open"))?;
     obj.save_sessions();
@@ -398,6 +409,8 @@ struct MintRequest {
     scope: Scope,
     ttl_secs: Option<u64>,
     device: Option<String>,
+    /// Path prefixes a write token is limited to; absent: the whole vault.
+    paths: Option<Vec<String>>,
 }
 
 /// Body of `POST /v1/vaults/{vault}/revoke`.
