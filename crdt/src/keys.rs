@@ -139,6 +139,16 @@ pub fn manifest_key(vault: &VaultId) -> String {
     format!("vaults/{vault}/manifest")
 }
 
+/// `vaults/{vault}/gc`: the garbage collector's state ([`crate::gc::GcState`]).
+pub fn gc_key(vault: &VaultId) -> String {
+    format!("vaults/{vault}/gc")
+}
+
+/// `vaults/{vault}/tokens`: the registry of tokens minted for the vault.
+pub fn tokens_key(vault: &VaultId) -> String {
+    format!("vaults/{vault}/tokens")
+}
+
 /// `vaults/{vault}/docs/`: lists every doc's head and snapshots.
 pub fn docs_prefix(vault: &VaultId) -> String {
     format!("vaults/{vault}/docs/")
@@ -186,6 +196,16 @@ pub enum StorageKey {
         /// The vault.
         vault: VaultId,
     },
+    /// `vaults/{vault}/gc`
+    Gc {
+        /// The vault.
+        vault: VaultId,
+    },
+    /// `vaults/{vault}/tokens`
+    Tokens {
+        /// The vault.
+        vault: VaultId,
+    },
     /// `vaults/{vault}/docs/{doc}/head` or `.../snap/{blake3}`
     Doc {
         /// The vault.
@@ -214,6 +234,12 @@ impl StorageKey {
             ["vaults", vault, "manifest"] => StorageKey::Manifest {
                 vault: VaultId::new(vault).ok()?,
             },
+            ["vaults", vault, "gc"] => StorageKey::Gc {
+                vault: VaultId::new(vault).ok()?,
+            },
+            ["vaults", vault, "tokens"] => StorageKey::Tokens {
+                vault: VaultId::new(vault).ok()?,
+            },
             ["vaults", vault, "docs", doc, "head"] => StorageKey::Doc {
                 vault: VaultId::new(vault).ok()?,
                 doc: DocId::new(doc).ok()?,
@@ -237,6 +263,8 @@ impl StorageKey {
     pub fn vault(&self) -> &VaultId {
         match self {
             StorageKey::Manifest { vault }
+            | StorageKey::Gc { vault }
+            | StorageKey::Tokens { vault }
             | StorageKey::Doc { vault, .. }
             | StorageKey::Blob { vault, .. } => vault,
         }
@@ -246,6 +274,8 @@ impl StorageKey {
     pub fn key(&self) -> String {
         match self {
             StorageKey::Manifest { vault } => manifest_key(vault),
+            StorageKey::Gc { vault } => gc_key(vault),
+            StorageKey::Tokens { vault } => tokens_key(vault),
             StorageKey::Doc {
                 vault,
                 doc,

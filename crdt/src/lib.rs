@@ -13,6 +13,7 @@ pub mod api;
 pub mod awareness;
 pub mod cursor;
 pub mod encoding;
+pub mod gc;
 pub mod hash;
 pub mod ids;
 pub mod keys;

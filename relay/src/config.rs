@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// Snapshots kept per note (history).
     #[arg(long, env = "TESSERA_SNAPSHOT_KEEP", default_value_t = 20)]
     pub snapshot_keep: usize,
+    /// How long a deleted note's doc and snapshots, and a blob no live
+    /// index entry references, are kept (restorable) before garbage
+    /// collection removes them.
+    #[arg(long, env = "TESSERA_GC_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub gc_retention: Duration,
+    /// How often garbage collection visits every vault (and refreshes the
+    /// per-vault storage metric).
+    #[arg(long, env = "TESSERA_GC_INTERVAL", default_value = "1h", value_parser = parse_duration)]
+    pub gc_interval: Duration,
     /// How often the relay re-reads each running vault's revocation list from
     /// storage, so `tessera-relay revoke` without `--url` (or another relay
     /// sharing the bucket) reaches it; open sockets of a revoked token close.

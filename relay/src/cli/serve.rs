@@ -73,6 +73,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             polled.refresh_revocations().await;
         }
     });
+    // Garbage collection: deleted notes and unreferenced blobs past the retention.
+    let collected = vaults.clone();
+    let (gc_every, retention) = (
+        args.gc_interval.max(Duration::from_millis(100)),
+        args.gc_retention,
+    );
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(gc_every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            every.tick().await;
+            collected.collect_garbage(retention_ms).await;
+        }
+    });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -7,6 +7,7 @@
 //! group-commit writer, whose durable watermark releases the acks.
 
 mod actor;
+mod gc;
 mod persist;
 mod registry;
 
@@ -22,6 +23,7 @@ use tessera_crdt::token::{Claims, Revocations};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::warn;
 
+pub use gc::GcReport;
 pub use persist::{load_doc, read_head, read_snapshot, PersistError, SnapshotOutcome, Stored};
 pub use registry::Vaults;
 
