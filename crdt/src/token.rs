@@ -27,7 +27,11 @@ use thiserror::Error;
 use crate::ids::{random_bytes, validate_vault_id, IdError};
 
 mod paths;
+mod registry;
 pub use paths::{WritePaths, WritePathsError, MAX_PATH_PREFIXES, MAX_PATH_PREFIX_BYTES};
+pub use registry::{
+    TokenListing, TokenRecord, TokenRegistry, TokenRegistryError, LAST_SEEN_GRANULARITY_SECS,
+};
 
 /// Longest token [`verify`] looks at. Real tokens are a few hundred bytes;
 /// the limit bounds the work an unauthenticated caller can cause.

@@ -30,6 +30,9 @@ pub enum Command {
     /// Print a new token on stdout. Works offline, with the data dir's secret
     /// or TESSERA_SECRET, so it can also mint tokens for a worker deployment.
     Token(TokenArgs),
+    /// Tokens of a vault, recorded in its registry: mint, list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Revoke a token by its id: refused from now on, open sockets included.
     Revoke(RevokeArgs),
     /// Write a vault from storage as plain Markdown files and attachments.
@@ -190,6 +193,44 @@ pub struct TokenArgs {
     /// (`"Inbox/,Journal/"`); write tokens only. Without it: the whole vault.
     #[arg(long, value_parser = parse_paths)]
     pub paths: Option<WritePaths>,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `tessera-relay tokens ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Mints a token and records it in the vault's registry (through a
+    /// running relay with `--url`, else directly in storage).
+    Mint(MintArgs),
+    /// Lists the vault's tokens: id, scope, device, expiry, paths, last seen, revoked.
+    List(ListTokensArgs),
+    /// Revokes a token (as `tessera-relay revoke`).
+    Revoke(RevokeArgs),
+}
+
+/// `tessera-relay tokens mint`.
+#[derive(Debug, Clone, Args)]
+pub struct MintArgs {
+    /// What the token is (vault, scope, lifetime, device, paths).
+    #[command(flatten)]
+    pub token: TokenArgs,
+    /// Mint through this running relay (it records the token); needed
+    /// while a relay holds the data directory.
+    #[arg(long, env = "TESSERA_URL")]
+    pub url: Option<String>,
+}
+
+/// `tessera-relay tokens list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListTokensArgs {
+    /// The vault.
+    #[arg(long)]
+    pub vault: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,

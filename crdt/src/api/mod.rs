@@ -69,7 +69,9 @@ impl Route {
                 Some(Scope::Read)
             }
             Route::PutBlob(_) | Route::Restore => Some(Scope::Write),
-            Route::CreateVault | Route::Mint | Route::Revoke => Some(Scope::Admin),
+            Route::CreateVault | Route::Mint | Route::ListTokens | Route::Revoke => {
+                Some(Scope::Admin)
+            }
             Route::Healthz
             | Route::Readyz
             | Route::Metrics

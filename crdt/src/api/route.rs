@@ -27,6 +27,8 @@ pub enum Route {
     },
     /// `POST /v1/vaults/{vault}/tokens`.
     Mint,
+    /// `GET /v1/vaults/{vault}/tokens` (admin): the vault's token registry.
+    ListTokens,
     /// `POST /v1/vaults/{vault}/revoke`.
     Revoke,
     /// `GET /v1/vaults/{vault}/history`.
@@ -79,6 +81,7 @@ pub fn route(method: &str, path: &str) -> Matched {
                     },
                     _ => Route::MethodNotAllowed,
                 },
+                ["tokens"] if get => Route::ListTokens,
                 ["tokens"] => only(post, Route::Mint),
                 ["revoke"] => only(post, Route::Revoke),
                 ["history"] => only(get, Route::History),
@@ -136,8 +139,9 @@ mod tests {
     #[test]
     fn admin_routes_need_their_method() {
         assert_eq!(route("POST", "/v1/vaults/v/tokens").route, Route::Mint);
+        assert_eq!(route("GET", "/v1/vaults/v/tokens").route, Route::ListTokens);
         assert_eq!(
-            route("GET", "/v1/vaults/v/tokens").route,
+            route("PUT", "/v1/vaults/v/tokens").route,
             Route::MethodNotAllowed
         );
         assert_eq!(route("POST", "/v1/vaults/v/revoke").route, Route::Revoke);

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod export;
 pub mod serve;
+pub mod tokens;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -143,11 +143,26 @@ pub async fn mint(
         None => Ok(c),
     })
     .map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
+    crate::vault::record_minted(state.store.as_ref(), &vault.id, &claims)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("could not record the token: {e}")))?;
     let token = token::mint(key, &claims);
     Ok(
         Json(serde_json::json!({ "token": token, "id": claims.id, "claims": claims }))
             .into_response(),
     )
+}
+
+/// `GET /v1/vaults/{vault}/tokens` (admin): the tokens minted for the vault
+/// (and those seen connecting), newest first, without the tokens themselves.
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Response, ApiError> {
+    let tokens = crate::vault::list_tokens(state.store.as_ref(), &authed.vault.id)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("could not read the token registry: {e}")))?;
+    Ok(Json(serde_json::json!({ "tokens": tokens })).into_response())
 }
 
 /// Body of `POST /v1/vaults/{vault}/revoke`.

@@ -87,7 +87,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/vaults/{vault}/blobs/{hash}",
             put(http::put_blob).get(http::get_blob).head(http::get_blob),
         )
-        .route("/v1/vaults/{vault}/tokens", post(http::mint))
+        .route(
+            "/v1/vaults/{vault}/tokens",
+            post(http::mint).get(http::list_tokens),
+        )
         .route("/v1/vaults/{vault}/revoke", post(http::revoke))
         .route("/v1/vaults/{vault}/history", get(http::history))
         .route("/v1/vaults/{vault}/restore", post(http::restore))
@@ -126,6 +129,16 @@ fn upgrade_socket(
     let upgrade = upgrade.map_err(|e| {
         ApiError::bad_request("bad-request", format!("this endpoint is a WebSocket: {e}"))
     })?;
+    // The token registry's last-seen time: coarse, written in the background.
+    let now = auth::now_secs();
+    if matches!(state.auth, auth::Auth::Tokens(_)) && vault.seen_due(&claims.id, now) {
+        let (store, id, seen) = (state.store.clone(), vault.id.clone(), claims.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::vault::record_seen(store.as_ref(), &id, &seen, now).await {
+                tracing::warn!(vault = %id, error = %e, "could not record a token's last-seen time");
+            }
+        });
+    }
     let (queue, metrics) = (state.send_queue, state.metrics.clone());
     // tungstenite's default 128 KiB read buffer is allocated and filled per
     // socket: 10k idle sockets held 1.4 GB (see SOCKET_READ_BUFFER).

@@ -10,6 +10,7 @@ mod actor;
 mod gc;
 mod persist;
 mod registry;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use tracing::warn;
 pub use gc::GcReport;
 pub use persist::{load_doc, read_head, read_snapshot, PersistError, SnapshotOutcome, Stored};
 pub use registry::Vaults;
+pub use tokens::{list_tokens, read_registry, record_minted, record_seen, update_registry};
 
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -131,6 +133,8 @@ pub struct VaultHandle {
     pub id: VaultId,
     tx: mpsc::Sender<Cmd>,
     revoked: Arc<RwLock<Revocations>>,
+    /// When this process last stored each token's last-seen time (unix s).
+    seen: Arc<std::sync::Mutex<HashMap<String, u64>>>,
 }
 
 impl VaultHandle {
@@ -140,6 +144,22 @@ impl VaultHandle {
             .read()
             .map(|r| r.is_revoked(token_id))
             .unwrap_or(true)
+    }
+
+    /// True when the connection of token `token_id` at `now_secs` should be
+    /// stored as its last-seen time (coarsely: see [`tokens::SEEN_EVERY_SECS`]);
+    /// marks it stored.
+    pub fn seen_due(&self, token_id: &str, now_secs: u64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        let due = seen
+            .get(token_id)
+            .is_none_or(|t| now_secs.saturating_sub(*t) >= tokens::SEEN_EVERY_SECS);
+        if due {
+            seen.insert(token_id.to_owned(), now_secs);
+        }
+        due
     }
 
     /// The vault's revocation list (for token checks).
@@ -275,6 +295,7 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         id: id.clone(),
         tx: tx.clone(),
         revoked,
+        seen: Arc::default(),
     };
     let actor = actor::Actor {
         compacting: false,
