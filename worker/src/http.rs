@@ -173,9 +173,31 @@ pub(crate) async fn handle(
                 None => Ok(c),
             })
             .map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
+            obj.store()?
+                .update_registry(&vault, |r| {
+                    r.record(&claims);
+                    true
+                })
+                .await
+                .map_err(|e| ApiError::unavailable(format!("could not record the token: {e}")))?;
             let token = token::mint(&key, &claims);
             json(
                 &serde_json::json!({ "token": token, "id": claims.id, "claims": claims }),
+                200,
+                origin,
+            )
+            .map_err(internal)
+        }
+        Route::ListTokens => {
+            authorize(obj, &req, &vault, &p, Scope::Admin).await?;
+            let store = obj.store()?;
+            let registry = store
+                .read_registry(&vault)
+                .await
+                .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            let revoked = obj.with(|l| l.revoked.clone()).unwrap_or_default();
+            json(
+                &serde_json::json!({ "tokens": registry.list(&revoked) }),
                 200,
                 origin,
             )
@@ -353,7 +375,33 @@ async fn upgrade(
         .ok_or_else(|| ApiError::unavailable("the vault is not open"))?;
     obj.save_sessions();
     obj.apply(effects).await;
+    record_seen(obj, vault, &claims).await;
     Response::from_websocket(pair.client).map_err(internal)
+}
+
+/// Stores the token's last-seen time in the registry, coarsely (at most
+/// once per hour per token and object instance). Failing only logs.
+async fn record_seen(obj: &VaultObject, vault: &VaultId, claims: &Claims) {
+    let now = now_ms() / 1000;
+    let due = obj
+        .with(|live| {
+            let due = live.seen.get(&claims.id).is_none_or(|t| {
+                now.saturating_sub(*t) >= tessera_crdt::token::LAST_SEEN_GRANULARITY_SECS
+            });
+            if due {
+                live.seen.insert(claims.id.clone(), now);
+            }
+            due
+        })
+        .unwrap_or(false);
+    if !due {
+        return;
+    }
+    if let Ok(store) = obj.store() {
+        if let Err(e) = store.update_registry(vault, |r| r.touch(claims, now)).await {
+            worker::console_log!("tessera: could not record a token's last-seen time: {e}");
+        }
+    }
 }
 
 /// Finds a note's doc id from `doc` or `path` (through the index).

@@ -161,6 +161,10 @@ pub fn all() -> Vec<Case> {
             "tokens minted over HTTP carry their paths, for write tokens only",
             write_paths::tokens_minted_over_http_carry_their_paths_and_only_for_write
         ),
+        case!(
+            "an admin lists the tokens minted for the vault",
+            write_paths::an_admin_lists_the_tokens_minted_for_the_vault
+        ),
         // Bad input.
         case!(
             "malformed vault frames close with 4400",

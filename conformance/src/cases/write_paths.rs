@@ -217,3 +217,42 @@ pub async fn tokens_minted_over_http_carry_their_paths_and_only_for_write(t: Tar
     }
     Ok(())
 }
+
+pub async fn an_admin_lists_the_tokens_minted_for_the_vault(t: Target) -> Result<()> {
+    let vault = fresh_vault();
+    let admin = t.token(&vault, Scope::Admin);
+    let url = t.url(&format!("/v1/vaults/{vault}/tokens"));
+    let minted = http::json(
+        Method::POST,
+        &url,
+        &admin,
+        &json!({"scope": "write", "device": "listed", "paths": ["Inbox/"]}),
+    )
+    .await?;
+    minted.expect_success()?;
+    let id = minted.json()?["id"].as_str().unwrap_or_default().to_owned();
+    let listed = http::request(Method::GET, &url, Some(&admin), None).await?;
+    listed.expect_success()?;
+    let body = listed.json()?;
+    let entry = body["tokens"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["id"] == id.as_str()).cloned());
+    ensure(
+        entry.as_ref().is_some_and(|e| {
+            e["scope"] == "write"
+                && e["device"] == "listed"
+                && e["paths"] == json!(["Inbox/"])
+                && e["revoked"] == false
+                && e.get("token").is_none()
+        }),
+        || format!("the listing {body} lacks the minted token {id} with its claims"),
+    )?;
+    http::request(
+        Method::GET,
+        &url,
+        Some(&t.token(&vault, Scope::Write)),
+        None,
+    )
+    .await?
+    .expect_error(403, "token-insufficient-scope")
+}
