@@ -335,6 +335,11 @@ pub struct Manifest {
     /// Revoked token ids.
     #[serde(default)]
     pub revoked: Revocations,
+    /// When an admin deleted the vault (unix ms): it refuses every request,
+    /// and every key of it is removed once the grace period has passed;
+    /// until then `tessera-relay vault undelete` clears this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_ms: Option<u64>,
 }
 
 /// Why a manifest was refused.
@@ -369,6 +374,7 @@ impl Manifest {
             created_ms,
             epoch: new_epoch(),
             revoked: Revocations::default(),
+            deleted_ms: None,
         }
     }
 

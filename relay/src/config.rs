@@ -33,6 +33,9 @@ pub enum Command {
     /// Tokens of a vault, recorded in its registry: mint, list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Vaults in storage: list, create, delete, undelete.
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Revoke a token by its id: refused from now on, open sockets included.
     Revoke(RevokeArgs),
     /// Write a vault from storage as plain Markdown files and attachments.
@@ -107,6 +110,11 @@ pub struct ServeArgs {
     /// per-vault storage metric).
     #[arg(long, env = "TESSERA_GC_INTERVAL", default_value = "1h", value_parser = parse_duration)]
     pub gc_interval: Duration,
+    /// A deleted vault refuses connections at once; its data is removed this
+    /// long after the deletion (garbage collection does it), and until then
+    /// `tessera-relay vault undelete` brings it back.
+    #[arg(long, env = "TESSERA_VAULT_GRACE", default_value = "7d", value_parser = parse_duration)]
+    pub vault_grace: Duration,
     /// How often the relay re-reads each running vault's revocation list from
     /// storage, so `tessera-relay revoke` without `--url` (or another relay
     /// sharing the bucket) reaches it; open sockets of a revoked token close.
@@ -220,6 +228,44 @@ pub struct MintArgs {
     /// while a relay holds the data directory.
     #[arg(long, env = "TESSERA_URL")]
     pub url: Option<String>,
+}
+
+/// `tessera-relay vault ...`: works on the store directly (the CLI has the
+/// server secret), or through a running relay with `--url` where it must.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Lists the vaults in storage, with creation and deletion times.
+    List(VaultListArgs),
+    /// Creates a vault (through a running relay with `--url`, else in storage).
+    Create(VaultArgs),
+    /// Marks a vault deleted: it refuses connections at once and is removed
+    /// after the relay's `--vault-grace` (default 7 days).
+    Delete(VaultArgs),
+    /// Brings back a deleted vault that has not been purged yet.
+    Undelete(VaultArgs),
+}
+
+/// `tessera-relay vault list`.
+#[derive(Debug, Clone, Args)]
+pub struct VaultListArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `tessera-relay vault create|delete|undelete`.
+#[derive(Debug, Clone, Args)]
+pub struct VaultArgs {
+    /// The vault.
+    #[arg(long)]
+    pub vault: String,
+    /// Through this running relay (needed while it holds the data
+    /// directory; its sockets then close at once on delete).
+    #[arg(long, env = "TESSERA_URL")]
+    pub url: Option<String>,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// `tessera-relay tokens list`.

@@ -19,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(serve)) => cli::serve::run(serve).await,
         Some(Command::Token(a)) => cli::admin::token(a),
         Some(Command::Tokens(cmd)) => cli::tokens::run(cmd).await,
+        Some(Command::Vault(cmd)) => cli::vault::run(cmd).await,
         Some(Command::Revoke(a)) => cli::admin::revoke(a).await,
         Some(Command::Export(a)) => cli::export::run(a).await,
         Some(Command::History(a)) => cli::admin::history(a).await,

@@ -292,6 +292,15 @@ pub(crate) async fn handle(
             )
             .map_err(internal)
         }
+        Route::DeleteVault => {
+            authorize(obj, &req, &vault, &p, Scope::Admin).await?;
+            Err(ApiError::new(
+                501,
+                "not-implemented",
+                "deleting a vault is not available on the Cloudflare Worker yet; \
+                 delete its Durable Object storage and R2 prefix with wrangler",
+            ))
+        }
         Route::CreateVault => {
             authorize(obj, &req, &vault, &p, Scope::Admin).await?;
             json(

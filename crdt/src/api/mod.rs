@@ -69,9 +69,11 @@ impl Route {
                 Some(Scope::Read)
             }
             Route::PutBlob(_) | Route::Restore => Some(Scope::Write),
-            Route::CreateVault | Route::Mint | Route::ListTokens | Route::Revoke => {
-                Some(Scope::Admin)
-            }
+            Route::CreateVault
+            | Route::DeleteVault
+            | Route::Mint
+            | Route::ListTokens
+            | Route::Revoke => Some(Scope::Admin),
             Route::Healthz
             | Route::Readyz
             | Route::Metrics
@@ -84,7 +86,9 @@ impl Route {
     pub fn body_limit(&self, max_blob_bytes: u64) -> BodyLimit {
         match self {
             Route::PutBlob(_) => BodyLimit::Blob(max_blob_bytes),
-            Route::Mint | Route::Revoke | Route::Restore => BodyLimit::Json(MAX_JSON_BODY),
+            Route::Mint | Route::Revoke | Route::Restore | Route::DeleteVault => {
+                BodyLimit::Json(MAX_JSON_BODY)
+            }
             _ => BodyLimit::None,
         }
     }

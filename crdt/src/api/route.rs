@@ -12,6 +12,9 @@ pub enum Route {
     Metrics,
     /// `POST /v1/vaults/{vault}` (admin): creates the vault.
     CreateVault,
+    /// `DELETE /v1/vaults/{vault}` (admin, repeating the id in `confirm`):
+    /// marks the vault deleted; it is removed after the grace period.
+    DeleteVault,
     /// `GET /v1/vaults/{vault}/ws`: the vault WebSocket.
     VaultSocket,
     /// `GET /v1/vaults/{vault}/docs/{doc}`: the y-websocket doc endpoint.
@@ -70,6 +73,7 @@ pub fn route(method: &str, path: &str) -> Matched {
         ["metrics"] => plain(only(get || method == "HEAD", Route::Metrics)),
         ["v1", "vaults", vault, rest @ ..] if !vault.is_empty() => {
             let route = match rest {
+                [] if method == "DELETE" => Route::DeleteVault,
                 [] => only(post, Route::CreateVault),
                 ["ws"] => only(get, Route::VaultSocket),
                 ["docs", doc] => only(get, Route::DocSocket((*doc).to_owned())),

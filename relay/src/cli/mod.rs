@@ -4,6 +4,7 @@ pub mod admin;
 pub mod export;
 pub mod serve;
 pub mod tokens;
+pub mod vault;
 
 use std::path::Path;
 use std::sync::Arc;

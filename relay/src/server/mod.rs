@@ -1,5 +1,6 @@
 //! The HTTP and WebSocket front: routes, shared state, graceful shutdown.
 
+pub mod admin;
 pub mod auth;
 pub mod http;
 pub mod ws;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub send_queue: usize,
     /// `/readyz` fails beyond this snapshot lag.
     pub max_snapshot_lag: Duration,
+    /// A deleted vault's data is removed this long after its deletion (ms).
+    pub vault_grace_ms: u64,
 }
 
 /// The relay's routes.
@@ -80,7 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
         .route("/metrics", get(http::metrics))
-        .route("/v1/vaults/{vault}", post(http::create_vault))
+        .route(
+            "/v1/vaults/{vault}",
+            post(http::create_vault).delete(admin::delete_vault),
+        )
         .route("/v1/vaults/{vault}/ws", get(vault_socket))
         .route("/v1/vaults/{vault}/docs/{doc}", get(doc_socket))
         .route(

@@ -117,6 +117,20 @@ impl Actor {
                 self.check_flushes();
                 Vec::new()
             }
+            Cmd::CloseAll {
+                code,
+                reason,
+                reply,
+            } => {
+                let now = self.now();
+                for (session, tx) in std::mem::take(&mut self.sessions) {
+                    let _ = tx.close.send(Some((code, reason.clone())));
+                    let fx = self.room.leave(session, now);
+                    self.apply(fx).await;
+                }
+                let _ = reply.send(());
+                Vec::new()
+            }
             Cmd::GoingAway { reply } => {
                 let now = self.now();
                 for (session, tx) in std::mem::take(&mut self.sessions) {

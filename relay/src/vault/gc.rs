@@ -31,8 +31,9 @@ pub struct GcReport {
 
 impl Vaults {
     /// One collection pass over every vault in storage; errors are logged
-    /// per vault and never stop the others.
-    pub async fn collect_garbage(&self, retention_ms: u64) {
+    /// per vault and never stop the others. A vault deleted more than
+    /// `grace_ms` ago is purged: every key of it, and its local log.
+    pub async fn collect_garbage(&self, retention_ms: u64, grace_ms: u64) {
         let store = self.deps().store.clone();
         let vaults = match store.list(keys::VAULTS_PREFIX).await {
             Ok(keys) => keys,
@@ -47,6 +48,26 @@ impl Vaults {
             .collect();
         ids.dedup();
         for id in ids {
+            match super::persist::read_deleted(store.as_ref(), &id).await {
+                Ok(Some(deleted)) => {
+                    if super::wall_ms().saturating_sub(deleted) >= grace_ms {
+                        match self.purge(&id).await {
+                            Ok(n) => {
+                                info!(vault = %id, objects = n, "deleted vault purged after its grace period")
+                            }
+                            Err(e) => {
+                                warn!(vault = %id, error = %e, "purging a deleted vault failed; retried on the next pass")
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(vault = %id, error = %e, "garbage collection could not read the manifest");
+                    continue;
+                }
+            }
             match self.collect_vault(&id, retention_ms).await {
                 Ok(r) => {
                     let metrics = &self.deps().metrics;
@@ -62,6 +83,41 @@ impl Vaults {
             }
         }
         self.deps().metrics.gc_runs.fetch_add(1, Relaxed);
+    }
+
+    /// Removes every key of a deleted vault (the manifest last, so a crash
+    /// halfway leaves a vault that is still marked deleted) and its local
+    /// write-ahead log and catalog. Returns how many objects were removed.
+    pub async fn purge(&self, id: &VaultId) -> Result<usize, PersistError> {
+        self.stop(id).await;
+        let store = self.deps().store.clone();
+        let manifest = keys::manifest_key(id);
+        let keys: Vec<String> = store.list(&keys::vault_prefix(id)).await?;
+        let mut n = 0;
+        for key in keys.iter().filter(|k| **k != manifest) {
+            store.delete(key).await?;
+            n += 1;
+        }
+        let data = &self.deps().data;
+        for path in [
+            data.join("wal").join(id.as_str()),
+            super::persist::catalog_path(data, id),
+        ] {
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            if let Err(e) = removed {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(PersistError::Io(path, e));
+                }
+            }
+        }
+        let log = super::persist::catalog_path(data, id).with_extension("json.log");
+        let _ = std::fs::remove_file(log);
+        store.delete(&manifest).await?;
+        Ok(n + 1)
     }
 
     /// Collects one vault. A vault whose index cannot be read is left alone.

@@ -60,6 +60,11 @@ pub(crate) enum Cmd {
         doc: String,
         reply: oneshot::Sender<Result<Vec<u8>, String>>,
     },
+    CloseAll {
+        code: u16,
+        reason: String,
+        reply: oneshot::Sender<()>,
+    },
     GoingAway {
         reply: oneshot::Sender<()>,
     },
@@ -135,6 +140,8 @@ pub struct VaultHandle {
     revoked: Arc<RwLock<Revocations>>,
     /// When this process last stored each token's last-seen time (unix s).
     seen: Arc<std::sync::Mutex<HashMap<String, u64>>>,
+    /// When an admin deleted the vault (unix ms), as last read from its manifest.
+    deleted: Arc<RwLock<Option<u64>>>,
 }
 
 impl VaultHandle {
@@ -160,6 +167,25 @@ impl VaultHandle {
             seen.insert(token_id.to_owned(), now_secs);
         }
         due
+    }
+
+    /// When an admin deleted the vault (unix ms), if it is deleted.
+    pub fn deleted_ms(&self) -> Option<u64> {
+        self.deleted.read().map(|d| *d).unwrap_or(None)
+    }
+
+    /// Records the vault's deletion state; a deletion closes every socket
+    /// with [`close::VAULT_DELETED`].
+    pub async fn set_deleted(&self, deleted_ms: Option<u64>) {
+        let was = self.deleted_ms();
+        if let Ok(mut d) = self.deleted.write() {
+            *d = deleted_ms;
+        }
+        if was.is_none() && deleted_ms.is_some() {
+            let reason = "the vault was deleted by an admin".to_owned();
+            self.close_all(tessera_crdt::room::close::VAULT_DELETED, reason)
+                .await;
+        }
     }
 
     /// The vault's revocation list (for token checks).
@@ -246,6 +272,21 @@ impl VaultHandle {
         }
     }
 
+    /// Closes every socket with `code` and `reason`.
+    pub async fn close_all(&self, code: u16, reason: String) {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .send(Cmd::CloseAll {
+                code,
+                reason,
+                reply,
+            })
+            .await
+        {
+            let _ = rx.await;
+        }
+    }
+
     /// The vault's counters.
     pub async fn stats(&self) -> Option<VaultStats> {
         let (reply, rx) = oneshot::channel();
@@ -296,6 +337,7 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         tx: tx.clone(),
         revoked,
         seen: Arc::default(),
+        deleted: Arc::new(RwLock::new(manifest.deleted_ms)),
     };
     let actor = actor::Actor {
         compacting: false,
@@ -317,6 +359,29 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
     };
     tokio::spawn(actor.run(rx, initial));
     Ok(handle)
+}
+
+/// Creates the vault's manifest if it has none (a no-op for an existing vault).
+pub async fn create_manifest(
+    store: &dyn Store,
+    vault: &VaultId,
+    now_ms: u64,
+) -> Result<(), PersistError> {
+    persist::load_manifest(store, vault, now_ms, true)
+        .await
+        .map(|_| ())
+}
+
+/// Marks the vault deleted at `deleted_ms` (or, with `None`, undeleted) in
+/// its manifest.
+pub async fn mark_deleted(
+    store: &dyn Store,
+    vault: &VaultId,
+    deleted_ms: Option<u64>,
+) -> Result<(), PersistError> {
+    persist::update_manifest(store, vault, |m| m.deleted_ms = deleted_ms)
+        .await
+        .map(|_| ())
 }
 
 /// Records a revoked token id in the vault's manifest.
