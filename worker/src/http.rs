@@ -384,13 +384,13 @@ async fn upgrade(
         .ok_or_else(|| ApiError::unavailable("the vault is not open"))?;
     obj.save_sessions();
     obj.apply(effects).await;
-    record_seen(obj, vault, &claims).await;
+    record_seen(obj, vault, &claims);
     Response::from_websocket(pair.client).map_err(internal)
 }
 
 /// Stores the token's last-seen time in the registry, coarsely (at most
 /// once per hour per token and object instance). Failing only logs.
-async fn record_seen(obj: &VaultObject, vault: &VaultId, claims: &Claims) {
+fn record_seen(obj: &VaultObject, vault: &VaultId, claims: &Claims) {
     let now = now_ms() / 1000;
     let due = obj
         .with(|live| {
@@ -406,10 +406,17 @@ async fn record_seen(obj: &VaultObject, vault: &VaultId, claims: &Claims) {
     if !due {
         return;
     }
+    // In the background: the upgrade answers without waiting for R2.
     if let Ok(store) = obj.store() {
-        if let Err(e) = store.update_registry(vault, |r| r.touch(claims, now)).await {
-            worker::console_log!("tessera: could not record a token's last-seen time: {e}");
-        }
+        let (vault, claims) = (vault.clone(), claims.clone());
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = store
+                .update_registry(&vault, |r| r.touch(&claims, now))
+                .await
+            {
+                worker::console_log!("tessera: could not record a token's last-seen time: {e}");
+            }
+        });
     }
 }
 
