@@ -60,6 +60,16 @@ impl Target {
         (self.mint(&claims), claims.id)
     }
 
+    /// A write token for `vault` limited to the comma-separated path
+    /// prefixes `paths`, valid for an hour.
+    pub fn path_limited_token(&self, vault: &str, paths: &str) -> String {
+        let paths = tessera_crdt::token::WritePaths::parse(paths).expect("valid prefixes");
+        let claims = Claims::new(vault, Scope::Write, now_secs(), Some(3600), None)
+            .and_then(|c| c.with_paths(paths))
+            .expect("claims for a valid vault id");
+        self.mint(&claims)
+    }
+
     /// A token that expired an hour ago.
     pub fn expired_token(&self, vault: &str, scope: Scope) -> String {
         let claims = Claims::new(vault, scope, now_secs() - 7200, Some(3600), None)

@@ -140,6 +140,16 @@ pub fn manifest_key(vault: &VaultId) -> String {
     format!("vaults/{vault}/manifest")
 }
 
+/// `vaults/{vault}/gc`: the garbage collector's state ([`crate::gc::GcState`]).
+pub fn gc_key(vault: &VaultId) -> String {
+    format!("vaults/{vault}/gc")
+}
+
+/// `vaults/{vault}/tokens`: the registry of tokens minted for the vault.
+pub fn tokens_key(vault: &VaultId) -> String {
+    format!("vaults/{vault}/tokens")
+}
+
 /// `vaults/{vault}/docs/`: lists every doc's head and snapshots.
 pub fn docs_prefix(vault: &VaultId) -> String {
     format!("vaults/{vault}/docs/")
@@ -187,6 +197,16 @@ pub enum StorageKey {
         /// The vault.
         vault: VaultId,
     },
+    /// `vaults/{vault}/gc`
+    Gc {
+        /// The vault.
+        vault: VaultId,
+    },
+    /// `vaults/{vault}/tokens`
+    Tokens {
+        /// The vault.
+        vault: VaultId,
+    },
     /// `vaults/{vault}/docs/{doc}/head` or `.../snap/{blake3}`
     Doc {
         /// The vault.
@@ -215,6 +235,12 @@ impl StorageKey {
             ["vaults", vault, "manifest"] => StorageKey::Manifest {
                 vault: VaultId::new(vault).ok()?,
             },
+            ["vaults", vault, "gc"] => StorageKey::Gc {
+                vault: VaultId::new(vault).ok()?,
+            },
+            ["vaults", vault, "tokens"] => StorageKey::Tokens {
+                vault: VaultId::new(vault).ok()?,
+            },
             ["vaults", vault, "docs", doc, "head"] => StorageKey::Doc {
                 vault: VaultId::new(vault).ok()?,
                 doc: DocId::new(doc).ok()?,
@@ -238,6 +264,8 @@ impl StorageKey {
     pub fn vault(&self) -> &VaultId {
         match self {
             StorageKey::Manifest { vault }
+            | StorageKey::Gc { vault }
+            | StorageKey::Tokens { vault }
             | StorageKey::Doc { vault, .. }
             | StorageKey::Blob { vault, .. } => vault,
         }
@@ -247,6 +275,8 @@ impl StorageKey {
     pub fn key(&self) -> String {
         match self {
             StorageKey::Manifest { vault } => manifest_key(vault),
+            StorageKey::Gc { vault } => gc_key(vault),
+            StorageKey::Tokens { vault } => tokens_key(vault),
             StorageKey::Doc {
                 vault,
                 doc,
@@ -306,6 +336,11 @@ pub struct Manifest {
     /// Revoked token ids.
     #[serde(default)]
     pub revoked: Revocations,
+    /// When an admin deleted the vault (unix ms): it refuses every request,
+    /// and every key of it is removed once the grace period has passed;
+    /// until then `tessera-relay vault undelete` clears this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_ms: Option<u64>,
 }
 
 /// Why a manifest was refused.
@@ -340,6 +375,7 @@ impl Manifest {
             created_ms,
             epoch: new_epoch(),
             revoked: Revocations::default(),
+            deleted_ms: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod backup;
 pub mod cursor;
 pub mod encoding;
 pub mod files;
+pub mod gc;
 pub mod hash;
 pub mod ids;
 pub mod keys;

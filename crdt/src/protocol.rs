@@ -86,6 +86,10 @@ pub enum ErrorCode {
     /// An index write would create or rename an entry to a path the path
     /// policy refuses ([`crate::vault::PathPolicy`]); nothing of it was applied.
     BadPath,
+    /// A path-limited token wrote outside its prefixes: an index write that
+    /// creates, renames, changes or deletes an entry outside them, or a note
+    /// whose index path is outside them. Nothing of it was applied.
+    PathNotAllowed,
     /// A code from a newer peer.
     Other(u64),
 }
@@ -101,6 +105,7 @@ impl ErrorCode {
             ErrorCode::BadDocId => 5,
             ErrorCode::Internal => 6,
             ErrorCode::BadPath => 7,
+            ErrorCode::PathNotAllowed => 8,
             ErrorCode::Other(n) => n,
         }
     }
@@ -115,6 +120,7 @@ impl ErrorCode {
             5 => ErrorCode::BadDocId,
             6 => ErrorCode::Internal,
             7 => ErrorCode::BadPath,
+            8 => ErrorCode::PathNotAllowed,
             n => ErrorCode::Other(n),
         }
     }
@@ -129,6 +135,7 @@ impl ErrorCode {
             ErrorCode::BadDocId => "bad-doc-id",
             ErrorCode::Internal => "internal",
             ErrorCode::BadPath => "bad-path",
+            ErrorCode::PathNotAllowed => "path-not-allowed",
             ErrorCode::Other(_) => "other",
         }
     }

@@ -26,6 +26,13 @@ use thiserror::Error;
 
 use crate::ids::{random_bytes, validate_vault_id, IdError};
 
+mod paths;
+mod registry;
+pub use paths::{WritePaths, WritePathsError, MAX_PATH_PREFIXES, MAX_PATH_PREFIX_BYTES};
+pub use registry::{
+    TokenListing, TokenRecord, TokenRegistry, TokenRegistryError, LAST_SEEN_GRANULARITY_SECS,
+};
+
 /// Longest token [`verify`] looks at. Real tokens are a few hundred bytes;
 /// the limit bounds the work an unauthenticated caller can cause.
 pub const MAX_TOKEN_LEN: usize = 2048;
@@ -119,6 +126,11 @@ pub struct Claims {
     /// Optional human label of the device the token was minted for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// Path prefixes a `write` token may change (see [`WritePaths`]);
+    /// `None` (every token minted before paths existed) means the whole
+    /// vault. Reads are never narrowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<WritePaths>,
 }
 
 /// Why a set of claims is not acceptable.
@@ -148,6 +160,13 @@ pub enum ClaimsError {
     /// The token id is not 32 lowercase hex digits.
     #[error("token id must be 32 lowercase hex digits")]
     Id,
+    /// The path prefixes are not acceptable.
+    #[error(transparent)]
+    Paths(#[from] WritePathsError),
+    /// Only `write` tokens can be limited to paths: a read token writes
+    /// nothing, and an admin token could mint itself an unlimited one.
+    #[error("only write tokens can be limited to paths (this one is {0})")]
+    PathsNeedWriteScope(Scope),
 }
 
 impl Claims {
@@ -174,9 +193,31 @@ impl Claims {
             exp,
             id: hex::encode(random_bytes::<16>()),
             device,
+            paths: None,
         };
         claims.validate()?;
         Ok(claims)
+    }
+
+    /// The same claims limited to writing under `paths` (see [`WritePaths`]).
+    pub fn with_paths(mut self, paths: WritePaths) -> Result<Claims, TokenError> {
+        self.paths = Some(paths);
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// True when a holder of these claims may create, change, rename or
+    /// delete the file at vault path `path`: the scope allows writing and,
+    /// for a path-limited token, `path` lies under one of its prefixes.
+    /// The room asks this for every index entry and note a write touches;
+    /// HTTP routes that write files ask it too.
+    pub fn may_write_path(&self, path: &str) -> bool {
+        self.scope.allows(Scope::Write) && self.paths.as_ref().is_none_or(|p| p.allows(path))
+    }
+
+    /// True when the token's writes are limited to some paths.
+    pub fn is_path_limited(&self) -> bool {
+        self.paths.is_some()
     }
 
     /// True when the token is no longer valid at `now` (unix seconds).
@@ -206,6 +247,12 @@ impl Claims {
         }
         if matches!(self.exp, Some(exp) if exp <= self.iat) {
             return Err(ClaimsError::ExpiresBeforeIssue);
+        }
+        if let Some(paths) = &self.paths {
+            if self.scope != Scope::Write {
+                return Err(ClaimsError::PathsNeedWriteScope(self.scope));
+            }
+            paths.validate()?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tessera_crdt::limits::Limits;
 use tessera_crdt::room::RoomConfig;
-use tessera_crdt::token::Scope;
+use tessera_crdt::token::{Scope, WritePaths};
 
 /// Tessera's self-hosted relay: real-time, conflict-free sync for Obsidian vaults.
 #[derive(Debug, Parser)]
@@ -30,6 +30,12 @@ pub enum Command {
     /// Print a new token on stdout. Works offline, with the data dir's secret
     /// or TESSERA_SECRET, so it can also mint tokens for a worker deployment.
     Token(TokenArgs),
+    /// Tokens of a vault, recorded in its registry: mint, list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Vaults in storage: list, create, delete, undelete.
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Revoke a token by its id: refused from now on, open sockets included.
     Revoke(RevokeArgs),
     /// Write a vault from storage as plain Markdown files and attachments.
@@ -97,6 +103,20 @@ pub struct ServeArgs {
     /// Snapshots kept per note (history).
     #[arg(long, env = "TESSERA_SNAPSHOT_KEEP", default_value_t = 20)]
     pub snapshot_keep: usize,
+    /// How long a deleted note's doc and snapshots, and a blob no live
+    /// index entry references, are kept (restorable) before garbage
+    /// collection removes them.
+    #[arg(long, env = "TESSERA_GC_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub gc_retention: Duration,
+    /// How often garbage collection visits every vault (and refreshes the
+    /// per-vault storage metric).
+    #[arg(long, env = "TESSERA_GC_INTERVAL", default_value = "1h", value_parser = parse_duration)]
+    pub gc_interval: Duration,
+    /// A deleted vault refuses connections at once; its data is removed this
+    /// long after the deletion (garbage collection does it), and until then
+    /// `tessera-relay vault undelete` brings it back.
+    #[arg(long, env = "TESSERA_VAULT_GRACE", default_value = "7d", value_parser = parse_duration)]
+    pub vault_grace: Duration,
     /// How often the relay re-reads each running vault's revocation list from
     /// storage, so `tessera-relay revoke` without `--url` (or another relay
     /// sharing the bucket) reaches it; open sockets of a revoked token close.
@@ -187,6 +207,86 @@ pub struct TokenArgs {
     /// A label for the device the token is for.
     #[arg(long)]
     pub device: Option<String>,
+    /// Limits the token's writes to these path prefixes, comma-separated
+    /// (`"Inbox/,Journal/"`); write tokens only. Without it: the whole vault.
+    #[arg(long, value_parser = parse_paths)]
+    pub paths: Option<WritePaths>,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `tessera-relay tokens ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Mints a token and records it in the vault's registry (through a
+    /// running relay with `--url`, else directly in storage).
+    Mint(MintArgs),
+    /// Lists the vault's tokens: id, scope, device, expiry, paths, last seen, revoked.
+    List(ListTokensArgs),
+    /// Revokes a token (as `tessera-relay revoke`).
+    Revoke(RevokeArgs),
+}
+
+/// `tessera-relay tokens mint`.
+#[derive(Debug, Clone, Args)]
+pub struct MintArgs {
+    /// What the token is (vault, scope, lifetime, device, paths).
+    #[command(flatten)]
+    pub token: TokenArgs,
+    /// Mint through this running relay (it records the token); needed
+    /// while a relay holds the data directory.
+    #[arg(long, env = "TESSERA_URL")]
+    pub url: Option<String>,
+}
+
+/// `tessera-relay vault ...`: works on the store directly (the CLI has the
+/// server secret), or through a running relay with `--url` where it must.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Lists the vaults in storage, with creation and deletion times.
+    List(VaultListArgs),
+    /// Creates a vault (through a running relay with `--url`, else in storage).
+    Create(VaultArgs),
+    /// Marks a vault deleted: it refuses connections at once and is removed
+    /// after the relay's `--vault-grace` (default 7 days).
+    Delete(VaultArgs),
+    /// Brings back a deleted vault that has not been purged yet.
+    Undelete(VaultArgs),
+}
+
+/// `tessera-relay vault list`.
+#[derive(Debug, Clone, Args)]
+pub struct VaultListArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `tessera-relay vault create|delete|undelete`.
+#[derive(Debug, Clone, Args)]
+pub struct VaultArgs {
+    /// The vault.
+    #[arg(long)]
+    pub vault: String,
+    /// Through this running relay (needed while it holds the data
+    /// directory; its sockets then close at once on delete).
+    #[arg(long, env = "TESSERA_URL")]
+    pub url: Option<String>,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `tessera-relay tokens list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListTokensArgs {
+    /// The vault.
+    #[arg(long)]
+    pub vault: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -290,6 +390,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     Ok(Duration::from_secs(secs))
+}
+
+/// Parses `--paths`: comma-separated path prefixes.
+pub fn parse_paths(s: &str) -> Result<WritePaths, String> {
+    WritePaths::parse(s).map_err(|e| e.to_string())
 }
 
 fn millis(d: Duration) -> u64 {

@@ -18,6 +18,8 @@ async fn main() -> anyhow::Result<()> {
         None => cli::serve::run(args.serve).await,
         Some(Command::Serve(serve)) => cli::serve::run(serve).await,
         Some(Command::Token(a)) => cli::admin::token(a),
+        Some(Command::Tokens(cmd)) => cli::tokens::run(cmd).await,
+        Some(Command::Vault(cmd)) => cli::vault::run(cmd).await,
         Some(Command::Revoke(a)) => cli::admin::revoke(a).await,
         Some(Command::Export(a)) => cli::export::run(a).await,
         Some(Command::Backup(a)) => cli::backup::run(a).await,

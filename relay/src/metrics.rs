@@ -39,7 +39,13 @@ pub struct Metrics {
     pub docs_dirty: AtomicI64,
     /// Scheduled backups (`tessera_backup_*`).
     pub backup: crate::backup::metrics::BackupMetrics,
+    /// Garbage-collection runs finished (every vault visited once).
+    pub gc_runs: AtomicU64,
+    /// Objects removed by garbage collection.
+    pub gc_deleted: AtomicU64,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Bytes each vault holds in storage, as of its last collection.
+    vault_storage: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -47,6 +53,13 @@ impl Metrics {
     pub fn error(&self, kind: &'static str) {
         if let Ok(mut e) = self.errors.lock() {
             *e.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// Records the bytes `vault` holds in storage.
+    pub fn set_vault_storage(&self, vault: &str, bytes: u64) {
+        if let Ok(mut m) = self.vault_storage.lock() {
+            m.insert(vault.to_owned(), bytes);
         }
     }
 
@@ -148,6 +161,28 @@ impl Metrics {
         if let Ok(errors) = self.errors.lock() {
             for (kind, n) in errors.iter() {
                 let _ = writeln!(out, "tessera_errors_total{{kind=\"{kind}\"}} {n}");
+            }
+        }
+        counter(
+            &mut out,
+            "tessera_gc_runs_total",
+            "Garbage-collection passes over every vault.",
+            self.gc_runs.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "tessera_gc_deleted_objects_total",
+            "Objects removed by garbage collection.",
+            self.gc_deleted.load(Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tessera_vault_storage_bytes Bytes a vault holds in storage (as of its last collection).\n# TYPE tessera_vault_storage_bytes gauge"
+        );
+        if let Ok(sizes) = self.vault_storage.lock() {
+            // Vault ids are [a-z0-9-]: nothing to escape in the label.
+            for (vault, n) in sizes.iter() {
+                let _ = writeln!(out, "tessera_vault_storage_bytes{{vault=\"{vault}\"}} {n}");
             }
         }
         out

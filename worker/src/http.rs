@@ -7,7 +7,7 @@ use tessera_crdt::ids::{doc_endpoint_id, random_client_id, INDEX_DOC};
 use tessera_crdt::keys::{self, ContentHash, DocId, VaultId};
 use tessera_crdt::note::Note;
 use tessera_crdt::room::Endpoint;
-use tessera_crdt::token::{self, Claims, Scope};
+use tessera_crdt::token::{self, Claims, Scope, TokenError, WritePaths};
 use tessera_crdt::vault::Index;
 use worker::{Headers, Request, Response, WebSocketPair};
 
@@ -111,7 +111,8 @@ pub(crate) async fn handle(
             } else {
                 Scope::Write
             };
-            authorize(obj, &req, &vault, &p, needed).await?;
+            let claims = authorize(obj, &req, &vault, &p, needed).await?;
+            tessera_crdt::api::check_file_write(&claims, &path, method)?;
             crate::files::handle(obj, &mut req, &vault, Some((path, method))).await
         }
         Route::PutBlob(hash) => {
@@ -182,10 +183,38 @@ pub(crate) async fn handle(
                 body.ttl_secs,
                 body.device,
             )
+            .and_then(|c| match body.paths {
+                Some(paths) => c.with_paths(
+                    WritePaths::new(paths).map_err(|e| TokenError::BadClaims(e.into()))?,
+                ),
+                None => Ok(c),
+            })
             .map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
+            obj.store()?
+                .update_registry(&vault, |r| {
+                    r.record(&claims);
+                    true
+                })
+                .await
+                .map_err(|e| ApiError::unavailable(format!("could not record the token: {e}")))?;
             let token = token::mint(&key, &claims);
             json(
                 &serde_json::json!({ "token": token, "id": claims.id, "claims": claims }),
+                200,
+                origin,
+            )
+            .map_err(internal)
+        }
+        Route::ListTokens => {
+            authorize(obj, &req, &vault, &p, Scope::Admin).await?;
+            let store = obj.store()?;
+            let registry = store
+                .read_registry(&vault)
+                .await
+                .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            let revoked = obj.with(|l| l.revoked.clone()).unwrap_or_default();
+            json(
+                &serde_json::json!({ "tokens": registry.list(&revoked) }),
                 200,
                 origin,
             )
@@ -236,9 +265,15 @@ pub(crate) async fn handle(
             .map_err(internal)
         }
         Route::Restore => {
-            authorize(obj, &req, &vault, &p, Scope::Write).await?;
+            let claims = authorize(obj, &req, &vault, &p, Scope::Write).await?;
             let body: RestoreRequest = read_json(&mut req, BodyLimit::Json(MAX_JSON_BODY)).await?;
             let (doc, _) = resolve_doc(obj, body.doc.as_deref(), body.path.as_deref()).await?;
+            if claims.is_path_limited() {
+                let state = doc_state(obj, INDEX_DOC).await?;
+                let index = Index::from_update(0, &state)
+                    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+                tessera_crdt::api::check_write_doc(&claims, &index, doc.as_str())?;
+            }
             let hash = ContentHash::new(&body.snapshot).map_err(|_| {
                 ApiError::bad_request(
                     "bad-request",
@@ -273,6 +308,15 @@ pub(crate) async fn handle(
                 origin,
             )
             .map_err(internal)
+        }
+        Route::DeleteVault => {
+            authorize(obj, &req, &vault, &p, Scope::Admin).await?;
+            Err(ApiError::new(
+                501,
+                "not-implemented",
+                "deleting a vault is not available on the Cloudflare Worker yet; \
+                 delete its Durable Object storage and R2 prefix with wrangler",
+            ))
         }
         Route::CreateVault => {
             authorize(obj, &req, &vault, &p, Scope::Admin).await?;
@@ -352,13 +396,45 @@ async fn upgrade(
     let effects = obj
         .with(|live| {
             live.sockets.insert(session, pair.server.clone());
-            live.room
-                .join(session, endpoint, claims.scope, Some(claims.id), now)
+            live.room.join_claims(session, endpoint, &claims, now)
         })
         .ok_or_else(|| ApiError::unavailable("the vault is not open"))?;
     obj.save_sessions();
     obj.apply(effects).await;
+    record_seen(obj, vault, &claims);
     Response::from_websocket(pair.client).map_err(internal)
+}
+
+/// Stores the token's last-seen time in the registry, coarsely (at most
+/// once per hour per token and object instance). Failing only logs.
+fn record_seen(obj: &VaultObject, vault: &VaultId, claims: &Claims) {
+    let now = now_ms() / 1000;
+    let due = obj
+        .with(|live| {
+            let due = live.seen.get(&claims.id).is_none_or(|t| {
+                now.saturating_sub(*t) >= tessera_crdt::token::LAST_SEEN_GRANULARITY_SECS
+            });
+            if due {
+                live.seen.insert(claims.id.clone(), now);
+            }
+            due
+        })
+        .unwrap_or(false);
+    if !due {
+        return;
+    }
+    // In the background: the upgrade answers without waiting for R2.
+    if let Ok(store) = obj.store() {
+        let (vault, claims) = (vault.clone(), claims.clone());
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = store
+                .update_registry(&vault, |r| r.touch(&claims, now))
+                .await
+            {
+                worker::console_log!("tessera: could not record a token's last-seen time: {e}");
+            }
+        });
+    }
 }
 
 /// Finds a note's doc id from `doc` or `path` (through the index).
@@ -414,6 +490,8 @@ struct MintRequest {
     scope: Scope,
     ttl_secs: Option<u64>,
     device: Option<String>,
+    /// Path prefixes a write token is limited to; absent: the whole vault.
+    paths: Option<Vec<String>>,
 }
 
 /// Body of `POST /v1/vaults/{vault}/revoke`.

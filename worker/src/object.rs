@@ -53,6 +53,8 @@ pub(crate) struct Live {
     /// Set when the log could not be written: the room is dropped after the
     /// current drain and rebuilt from storage by the next event.
     pub(crate) poisoned: bool,
+    /// When this instance last stored each token's last-seen time (unix s).
+    pub(crate) seen: HashMap<String, u64>,
 }
 
 /// One vault.
@@ -310,6 +312,7 @@ impl VaultObject {
             draining: false,
             alarm_at: None,
             poisoned: false,
+            seen: HashMap::new(),
         });
         self.apply(effects).await;
         Ok(())

@@ -10,6 +10,7 @@
 use tessera_crdt::keys::{self, ContentHash, DocId, Manifest, VaultId};
 use tessera_crdt::publish::{self, Step};
 use tessera_crdt::snapshot::Head;
+use tessera_crdt::token::TokenRegistry;
 use worker::{Bucket, Conditional};
 
 /// Largest snapshot file read back (the relay's limit).
@@ -237,6 +238,43 @@ impl Store {
     }
 
     /// Applies `change` to the stored manifest with a conditional write.
+    /// Applies `change` to the vault's token registry with a conditional
+    /// write; `change` returns false when there is nothing to store.
+    pub async fn update_registry(
+        &self,
+        vault: &VaultId,
+        change: impl Fn(&mut TokenRegistry) -> bool,
+    ) -> Result<(), StoreError> {
+        let key = keys::tokens_key(vault);
+        for _ in 0..8 {
+            let (mut registry, cond) = match self.get(&key).await? {
+                Some((bytes, etag)) => (
+                    TokenRegistry::decode(&bytes)
+                        .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?,
+                    Condition::IfMatch(etag),
+                ),
+                None => (TokenRegistry::default(), Condition::IfAbsent),
+            };
+            if !change(&mut registry) {
+                return Ok(());
+            }
+            if self.put_if(&key, registry.encode(), cond).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Contended(key))
+    }
+
+    /// The vault's token registry (empty when none was written yet).
+    pub async fn read_registry(&self, vault: &VaultId) -> Result<TokenRegistry, StoreError> {
+        match self.get(&keys::tokens_key(vault)).await? {
+            Some((bytes, _)) => {
+                TokenRegistry::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+            }
+            None => Ok(TokenRegistry::default()),
+        }
+    }
+
     pub async fn update_manifest(
         &self,
         vault: &VaultId,

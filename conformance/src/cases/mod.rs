@@ -16,6 +16,7 @@ mod presence;
 mod read_only;
 mod sync;
 mod tokens;
+mod write_paths;
 
 /// `case!("name", function)`: a case whose body is `async fn(Target) -> Result<()>`.
 macro_rules! case {
@@ -139,6 +140,35 @@ pub fn all() -> Vec<Case> {
         case!(
             "a hostile index path on the doc endpoint gets permission-denied naming bad-path",
             paths::hostile_index_entry_on_the_doc_endpoint_is_refused_like_a_read_only_write
+        ),
+        // Path-limited write tokens.
+        case!(
+            "a path-limited token writes under its prefix",
+            write_paths::a_path_limited_token_writes_under_its_prefix
+        ),
+        case!(
+            "a path-limited index write outside its prefixes gets path-not-allowed",
+            write_paths::a_path_limited_index_write_outside_its_prefixes_gets_path_not_allowed
+        ),
+        case!(
+            "a path-limited note edit outside its prefixes gets path-not-allowed",
+            write_paths::a_path_limited_note_edit_outside_its_prefixes_gets_path_not_allowed
+        ),
+        case!(
+            "a path-limited write on the doc endpoint gets permission-denied",
+            write_paths::a_path_limited_write_on_the_doc_endpoint_gets_permission_denied
+        ),
+        case!(
+            "tokens minted over HTTP carry their paths, for write tokens only",
+            write_paths::tokens_minted_over_http_carry_their_paths_and_only_for_write
+        ),
+        case!(
+            "an admin lists the tokens minted for the vault",
+            write_paths::an_admin_lists_the_tokens_minted_for_the_vault
+        ),
+        case!(
+            "a path-limited token writes files over REST only under its prefix",
+            write_paths::a_path_limited_token_writes_files_over_rest_only_under_its_prefix
         ),
         // Bad input.
         case!(

@@ -75,6 +75,20 @@ impl ApiError {
         )
     }
 
+    /// 410: an admin deleted the vault; it can be undeleted until `purge_ms`.
+    pub fn vault_deleted(vault: &str, purge_ms: u64) -> Self {
+        Self::new(
+            410,
+            "vault-deleted",
+            format!(
+                "vault {} was deleted by an admin and refuses all connections; its data is \
+                 removed for good at {purge_ms} (unix ms) unless an admin runs \
+                 `tessera-relay vault undelete` before then",
+                excerpt(vault, 64)
+            ),
+        )
+    }
+
     /// 400 with a code.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)

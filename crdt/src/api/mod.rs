@@ -10,9 +10,11 @@
 //! list: only holders of a validly signed token get that far.
 
 mod error;
+mod paths;
 mod route;
 
 pub use error::{cors_origin, excerpt, token_from, ApiError, CORS_ORIGINS, MAX_MESSAGE_BYTES};
+pub use paths::{check_file_write, check_write_doc, check_write_path, PATH_NOT_ALLOWED};
 pub use route::{route, FileMethod, Matched, Route};
 
 use crate::keys::VaultId;
@@ -75,7 +77,11 @@ impl Route {
                 ..
             } => Some(Scope::Read),
             Route::PutBlob(_) | Route::Restore | Route::File { .. } => Some(Scope::Write),
-            Route::CreateVault | Route::Mint | Route::Revoke => Some(Scope::Admin),
+            Route::CreateVault
+            | Route::DeleteVault
+            | Route::Mint
+            | Route::ListTokens
+            | Route::Revoke => Some(Scope::Admin),
             Route::Healthz
             | Route::Readyz
             | Route::Metrics
@@ -88,7 +94,9 @@ impl Route {
     pub fn body_limit(&self, max_blob_bytes: u64) -> BodyLimit {
         match self {
             Route::PutBlob(_) => BodyLimit::Blob(max_blob_bytes),
-            Route::Mint | Route::Revoke | Route::Restore => BodyLimit::Json(MAX_JSON_BODY),
+            Route::Mint | Route::Revoke | Route::Restore | Route::DeleteVault => {
+                BodyLimit::Json(MAX_JSON_BODY)
+            }
             Route::File {
                 method: FileMethod::Put | FileMethod::Append,
                 ..
@@ -164,6 +172,7 @@ pub fn admit(
             exp: None,
             id: "insecure-no-auth".into(),
             device: None,
+            paths: None,
         },
     };
     let body = matched.route.body_limit(max_blob_bytes);

@@ -12,6 +12,9 @@ pub enum Route {
     Metrics,
     /// `POST /v1/vaults/{vault}` (admin): creates the vault.
     CreateVault,
+    /// `DELETE /v1/vaults/{vault}` (admin, repeating the id in `confirm`):
+    /// marks the vault deleted; it is removed after the grace period.
+    DeleteVault,
     /// `GET /v1/vaults/{vault}/ws`: the vault WebSocket.
     VaultSocket,
     /// `GET /v1/vaults/{vault}/docs/{doc}`: the y-websocket doc endpoint.
@@ -27,6 +30,8 @@ pub enum Route {
     },
     /// `POST /v1/vaults/{vault}/tokens`.
     Mint,
+    /// `GET /v1/vaults/{vault}/tokens` (admin): the vault's token registry.
+    ListTokens,
     /// `POST /v1/vaults/{vault}/revoke`.
     Revoke,
     /// `GET /v1/vaults/{vault}/history`.
@@ -91,6 +96,7 @@ pub fn route(method: &str, path: &str) -> Matched {
         ["metrics"] => plain(only(get || method == "HEAD", Route::Metrics)),
         ["v1", "vaults", vault, rest @ ..] if !vault.is_empty() => {
             let route = match rest {
+                [] if method == "DELETE" => Route::DeleteVault,
                 [] => only(post, Route::CreateVault),
                 ["ws"] => only(get, Route::VaultSocket),
                 ["docs", doc] => only(get, Route::DocSocket((*doc).to_owned())),
@@ -102,6 +108,7 @@ pub fn route(method: &str, path: &str) -> Matched {
                     },
                     _ => Route::MethodNotAllowed,
                 },
+                ["tokens"] if get => Route::ListTokens,
                 ["tokens"] => only(post, Route::Mint),
                 ["revoke"] => only(post, Route::Revoke),
                 ["history"] => only(get, Route::History),
@@ -176,8 +183,9 @@ mod tests {
     #[test]
     fn admin_routes_need_their_method() {
         assert_eq!(route("POST", "/v1/vaults/v/tokens").route, Route::Mint);
+        assert_eq!(route("GET", "/v1/vaults/v/tokens").route, Route::ListTokens);
         assert_eq!(
-            route("GET", "/v1/vaults/v/tokens").route,
+            route("PUT", "/v1/vaults/v/tokens").route,
             Route::MethodNotAllowed
         );
         assert_eq!(route("POST", "/v1/vaults/v/revoke").route, Route::Revoke);

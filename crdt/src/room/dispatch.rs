@@ -203,6 +203,11 @@ impl Room {
         // doc (sync step 1) before it writes: the doc-count limit must be
         // checked here, when a change would add a doc, not only on arrival.
         let adds_a_doc = !self.catalog.contains_key(doc) && self.catalog.len() >= max_docs;
+        if scope >= Scope::Write {
+            if let super::scope::Gate::Stop = self.path_gate(session, doc, update, seq, now, out) {
+                return;
+            }
+        }
         let mut index_changed = Vec::new();
         let Some(live) = self.docs.get_mut(doc) else {
             return;

@@ -14,7 +14,7 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use super::pending;
 use crate::ids::random_client_id;
-use crate::vault::{Index, PathPolicy};
+use crate::vault::{Entry, Index, PathPolicy};
 
 /// Why yrs could not take some bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -225,18 +225,35 @@ impl CrdtDoc {
 
     /// For the index doc: which entries `update` would change, and the first
     /// one it would create or rename to a path `policy` refuses, as
-    /// `(path, reason)` (never, without a policy). The update is applied to
-    /// a scratch copy, so the doc itself is untouched either way.
-    ///
-    /// An update whose parts wait for missing dependencies cannot be checked
-    /// (the waiting parts are invisible until they integrate, and would then
-    /// integrate unchecked): it is reported as malformed, so the writer
-    /// resyncs and sends everything at once.
+    /// `(path, reason)` (never, without a policy). See [`CrdtDoc::index_changes`].
     pub fn index_check(
         &self,
         update: &[u8],
         policy: Option<&PathPolicy>,
     ) -> Result<IndexCheck, CrdtError> {
+        let changes = self.index_changes(update)?;
+        let violation = policy.and_then(|policy| {
+            changes.iter().find_map(|(_, entry)| {
+                let entry = entry.as_ref().filter(|e| !e.deleted)?;
+                let reason = policy.reason(&entry.path)?;
+                Some((entry.path.clone(), reason))
+            })
+        });
+        Ok(IndexCheck {
+            changed: changes.into_iter().map(|(id, _)| id).collect(),
+            violation,
+        })
+    }
+
+    /// For the index doc: each entry `update` would change, by id (sorted),
+    /// with what it would be afterwards (`None`: removed from the map). The
+    /// update is applied to a scratch copy, so the doc itself is untouched.
+    ///
+    /// An update whose parts wait for missing dependencies cannot be checked
+    /// (the waiting parts are invisible until they integrate, and would then
+    /// integrate unchecked): it is reported as malformed, so the writer
+    /// resyncs and sends everything at once.
+    pub fn index_changes(&self, update: &[u8]) -> Result<Vec<(String, Option<Entry>)>, CrdtError> {
         let state = self.encode_state()?;
         // Decode first, under the same clock bounds as a real write.
         decode_update(update)?;
@@ -257,14 +274,23 @@ impl CrdtDoc {
                         .to_owned(),
                 ));
             }
-            let violation = policy.and_then(|policy| {
-                changed.iter().find_map(|id| {
-                    let entry = scratch.get(id).filter(|e| !e.deleted)?;
-                    let reason = policy.reason(&entry.path)?;
-                    Some((entry.path, reason))
+            Ok(changed
+                .into_iter()
+                .map(|id| {
+                    let entry = scratch.get(&id);
+                    (id, entry)
                 })
-            });
-            Ok(IndexCheck { changed, violation })
+                .collect())
+        })?
+    }
+
+    /// For the index doc: every entry, tombstones included.
+    pub fn index_entries(&self) -> Result<Vec<Entry>, CrdtError> {
+        let state = self.encode_state()?;
+        contained(move || {
+            Index::from_update(self.client_id, &state)
+                .map(|index| index.all_entries())
+                .map_err(|e| CrdtError::Malformed(e.to_string()))
         })?
     }
 

@@ -60,18 +60,29 @@ impl Room {
                 // the number of any write they sent meanwhile.
                 let text = format!("this note is closed after an internal error: {reason}");
                 for q in queue {
-                    let (session, seq) = match q {
-                        Queued::Greet(session) => (session, 0),
-                        Queued::Frame { session, seq, .. } => (session, seq),
+                    let (session, on, seq, why) = match q {
+                        Queued::Greet(session) => (session, doc.to_owned(), 0, text.as_str()),
+                        Queued::Frame { session, seq, .. } => {
+                            (session, doc.to_owned(), seq, text.as_str())
+                        }
+                        // A path-limited write to another doc waited for the
+                        // index to check its path: it cannot be checked now.
+                        Queued::Deferred {
+                            session, doc, seq, ..
+                        } => (
+                            session,
+                            doc,
+                            seq,
+                            "the vault's index could not be loaded, so this path-limited \
+                             write cannot be checked; it was not saved",
+                        ),
                     };
-                    self.refuse(
-                        session,
-                        doc,
-                        ErrorCode::DocQuarantined,
-                        seq,
-                        &text,
-                        &mut out,
-                    );
+                    let code = if on == doc {
+                        ErrorCode::DocQuarantined
+                    } else {
+                        ErrorCode::Internal
+                    };
+                    self.refuse(session, &on, code, seq, why, &mut out);
                 }
             }
             None => {
@@ -88,6 +99,12 @@ impl Room {
                                 self.on_ready(session, doc, m, seq, now, &mut out);
                             }
                         }
+                        Queued::Deferred {
+                            session,
+                            doc: target,
+                            message,
+                            seq,
+                        } => self.replay_deferred(session, &target, message, seq, now, &mut out),
                     }
                 }
             }
@@ -108,10 +125,20 @@ impl Room {
         }
         if let Phase::Loading(queue) = live.phase {
             for q in queue {
-                if let Queued::Frame { session, seq, .. } = q {
-                    if seq > 0 {
+                match q {
+                    Queued::Frame { session, seq, .. } if seq > 0 => {
                         self.refuse(session, doc, ErrorCode::Internal, seq, &text, &mut out);
                     }
+                    Queued::Deferred {
+                        session,
+                        doc: target,
+                        seq,
+                        ..
+                    } => {
+                        let text = format!("the relay could not load the vault index: {reason}");
+                        self.refuse(session, &target, ErrorCode::Internal, seq, &text, &mut out);
+                    }
+                    _ => {}
                 }
             }
         }

@@ -26,6 +26,8 @@ pub mod close {
     pub const UNAUTHORIZED: u16 = 4401;
     /// The token is valid but not for this (revoked, other vault, scope).
     pub const FORBIDDEN: u16 = 4403;
+    /// The vault was deleted by an admin (see `DELETE /v1/vaults/{vault}`).
+    pub const VAULT_DELETED: u16 = 4404;
     /// The doc was quarantined after it failed to apply an update.
     pub const DOC_QUARANTINED: u16 = 4410;
     /// A frame or message exceeded a limit.

@@ -226,7 +226,7 @@ impl Room {
         let since = query.since.filter(|_| !reset);
         let policy = PathPolicy::server();
         let mut files: Vec<FileInfo> = index
-            .entries_with_tombstones()
+            .all_entries()
             .into_iter()
             .filter(|e| policy.allows(&e.path))
             .filter(|e| match since {

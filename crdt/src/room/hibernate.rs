@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{Endpoint, Room, Session, SessionId};
-use crate::token::Scope;
+use crate::token::{Scope, WritePaths};
 
 /// What the room knows about one session, in a form a shell can store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,9 @@ pub struct SessionRecord {
     /// `changes-since`, never from a cursor that could skip one.
     #[serde(default)]
     pub baseline: bool,
+    /// The token's path prefixes, if its writes are limited to some paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<WritePaths>,
 }
 
 impl SessionRecord {
@@ -63,6 +66,7 @@ impl Room {
             writes: s.writes.iter().map(|(d, n)| (d.clone(), *n)).collect(),
             docs: s.docs.iter().cloned().collect(),
             baseline: s.baseline,
+            paths: s.paths.clone(),
         })
     }
 
@@ -88,6 +92,7 @@ impl Room {
                 endpoint,
                 scope: record.scope,
                 token_id: record.token_id,
+                paths: record.paths,
                 writes: record.writes.into_iter().collect(),
                 docs,
                 baseline: record.baseline,

@@ -27,6 +27,7 @@ mod hibernate;
 mod outbound;
 mod pending;
 mod schedule;
+mod scope;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -37,7 +38,7 @@ pub use hibernate::SessionRecord;
 use crate::awareness::AwarenessTable;
 use crate::ids::{validate_doc_id, validate_stored_doc_id};
 use crate::protocol::{ErrorCode, Message, VaultFrame, VAULT_LEVEL};
-use crate::token::Scope;
+use crate::token::{Scope, WritePaths};
 use acks::AckQueue;
 use doc::CrdtDoc;
 use outbound::send;
@@ -49,6 +50,8 @@ struct Session {
     endpoint: Endpoint,
     scope: Scope,
     token_id: Option<String>,
+    /// The token's path prefixes: writes outside them are refused.
+    paths: Option<WritePaths>,
     /// Writes received per doc, numbering acks and refusals.
     writes: HashMap<String, u64>,
     /// Docs this session receives updates for.
@@ -70,6 +73,25 @@ enum Queued {
         message: Vec<u8>,
         seq: u64,
     },
+    /// (In the index's queue) a path-limited session's write to another doc
+    /// that waits for the index, to be checked against its path.
+    Deferred {
+        session: SessionId,
+        doc: String,
+        message: Vec<u8>,
+        seq: u64,
+    },
+}
+
+impl Queued {
+    /// The session the work is for.
+    fn session(&self) -> SessionId {
+        match self {
+            Queued::Greet(s)
+            | Queued::Frame { session: s, .. }
+            | Queued::Deferred { session: s, .. } => *s,
+        }
+    }
 }
 
 enum Phase {
@@ -133,6 +155,8 @@ pub struct Room {
     /// of every entry not changed since (an upper bound, so a `?since=`
     /// listing never misses a change).
     index_base: Option<u64>,
+    /// Doc id → index path, for path-limited sessions (built on first use).
+    path_table: Option<scope::PathTable>,
 }
 
 impl Room {
@@ -154,6 +178,7 @@ impl Room {
             unannounced: VecDeque::new(),
             entry_tickets: HashMap::new(),
             index_base: None,
+            path_table: None,
         }
     }
 
@@ -231,6 +256,7 @@ impl Room {
             endpoint: endpoint.clone(),
             scope,
             token_id,
+            paths: None,
             writes: HashMap::new(),
             docs: HashSet::new(),
             baseline: false,

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{close, Effect, Endpoint, Phase, Queued, Room, SessionId};
+use super::{close, Effect, Endpoint, Phase, Room, SessionId};
 use crate::encoding::DecodeError;
 use crate::protocol::{ErrorCode, Message, SyncMessage};
 
@@ -97,7 +97,7 @@ impl Room {
             // A refused write on the doc endpoint is reported like a
             // read-only refusal (y-protocols auth message) and the socket
             // stays open: the write was simply not applied.
-            ErrorCode::PermissionDenied | ErrorCode::BadPath => {
+            ErrorCode::PermissionDenied | ErrorCode::BadPath | ErrorCode::PathNotAllowed => {
                 out.push(send(
                     session,
                     Message::PermissionDenied { reason: text }.to_bytes(),
@@ -168,7 +168,7 @@ impl Room {
             let removal = self.docs.get_mut(&doc).and_then(|live| {
                 live.subscribers.remove(&session);
                 if let Phase::Loading(queue) = &mut live.phase {
-                    queue.retain(|q| !matches!(q, Queued::Greet(s) | Queued::Frame { session: s, .. } if *s == session));
+                    queue.retain(|q| q.session() != session);
                 }
                 live.awareness.remove_owner(session)
             });

@@ -79,6 +79,8 @@ fn ids_are_validated_when_deserialised() {
 fn parsing_a_built_key_gives_back_its_parts() {
     let keys = [
         StorageKey::Manifest { vault: v() },
+        StorageKey::Gc { vault: v() },
+        StorageKey::Tokens { vault: v() },
         StorageKey::Doc {
             vault: v(),
             doc: d(),

@@ -434,3 +434,77 @@ proptest! {
         let _ = verify(&key(), &token, "notes", Scope::Read, NOW);
     }
 }
+
+#[test]
+fn a_token_minted_before_paths_existed_still_verifies_and_writes_anywhere() {
+    let old = format!(
+        r#"{{"vault":"notes","scope":"write","iat":{NOW},"id":"0123456789abcdef0123456789abcdef"}}"#
+    );
+    let c = verify(
+        &key(),
+        &sign_raw(&key(), old.as_bytes()),
+        "notes",
+        Scope::Write,
+        NOW,
+    )
+    .expect("an old token is still valid");
+    assert_eq!(c.paths, None);
+    assert!(c.may_write_path("anything/at/all.md"));
+}
+
+#[test]
+fn a_path_limited_token_round_trips_its_prefixes() {
+    let c = claims(Scope::Write)
+        .with_paths(WritePaths::parse("Inbox/,Journal/").unwrap())
+        .unwrap();
+    let back = verify(&key(), &mint(&key(), &c), "notes", Scope::Read, NOW).unwrap();
+    assert_eq!(back.paths.as_ref().map(|p| p.as_slice().len()), Some(2));
+    assert!(back.may_write_path("Inbox/a.md") && !back.may_write_path("a.md"));
+}
+
+#[test]
+fn only_write_tokens_can_be_limited_to_paths() {
+    for scope in [Scope::Read, Scope::Admin] {
+        let got = claims(scope).with_paths(WritePaths::parse("Inbox/").unwrap());
+        assert_eq!(
+            got,
+            Err(TokenError::BadClaims(ClaimsError::PathsNeedWriteScope(
+                scope
+            )))
+        );
+    }
+}
+
+#[test]
+fn a_signed_payload_with_an_empty_or_hostile_path_list_is_refused() {
+    for paths in [r#"[]"#, r#"["../x/"]"#, r#"[".obsidian/"]"#] {
+        let payload = format!(
+            r#"{{"vault":"notes","scope":"write","iat":{NOW},"id":"0123456789abcdef0123456789abcdef","paths":{paths}}}"#
+        );
+        let got = verify(
+            &key(),
+            &sign_raw(&key(), payload.as_bytes()),
+            "notes",
+            Scope::Read,
+            NOW,
+        );
+        assert!(
+            matches!(got, Err(TokenError::BadClaims(ClaimsError::Paths(_)))),
+            "{paths}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn a_token_with_the_most_prefixes_allowed_stays_under_the_token_length_limit() {
+    let each = MAX_PATH_PREFIX_BYTES / MAX_PATH_PREFIXES;
+    let prefixes: Vec<String> = (0..MAX_PATH_PREFIXES)
+        .map(|i| format!("{i:02}{}/", "x".repeat(each - 3)))
+        .collect();
+    let c = claims(Scope::Write)
+        .with_paths(WritePaths::new(&prefixes).unwrap())
+        .unwrap();
+    let token = mint(&key(), &c);
+    assert!(token.len() <= MAX_TOKEN_LEN, "{}", token.len());
+    assert!(verify(&key(), &token, "notes", Scope::Write, NOW).is_ok());
+}

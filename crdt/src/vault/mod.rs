@@ -320,8 +320,10 @@ impl Index {
         entries
     }
 
-    /// Every well-formed entry, tombstones included, in no particular order.
-    pub fn entries_with_tombstones(&self) -> Vec<Entry> {
+    /// Every entry, tombstones included, in no particular order: what the
+    /// relay needs to tell which path a doc id had (path-limited tokens) and
+    /// which docs and blobs are still referenced (garbage collection).
+    pub fn all_entries(&self) -> Vec<Entry> {
         self.entries(|_| true)
     }
 

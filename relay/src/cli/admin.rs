@@ -20,12 +20,19 @@ pub fn token(a: TokenArgs) -> anyhow::Result<()> {
         a.ttl.map(|d| d.as_secs()),
         a.device,
     )?;
+    let claims = match a.paths {
+        Some(paths) => claims.with_paths(paths)?,
+        None => claims,
+    };
     println!("{}", token::mint(&key, &claims));
     eprintln!("token id: {} (use it to revoke)", claims.id);
     Ok(())
 }
 
-fn admin_token(common: &tessera_relay::config::CommonArgs, vault: &str) -> anyhow::Result<String> {
+pub(crate) fn admin_token(
+    common: &tessera_relay::config::CommonArgs,
+    vault: &str,
+) -> anyhow::Result<String> {
     let (secret, _) = super::load_secret(common, false)?;
     let key = TokenKey::from_secret(secret.as_bytes());
     let claims = Claims::new(
@@ -204,7 +211,7 @@ pub async fn check(a: CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn format_ms(ms: u64) -> String {
+pub(crate) fn format_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);

@@ -4,6 +4,8 @@ pub mod admin;
 pub mod backup;
 pub mod export;
 pub mod serve;
+pub mod tokens;
+pub mod vault;
 
 use std::path::Path;
 use std::sync::Arc;

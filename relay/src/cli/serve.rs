@@ -63,6 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits: args.limits(),
         send_queue: args.send_queue,
         max_snapshot_lag: args.max_snapshot_lag,
+        vault_grace_ms: u64::try_from(args.vault_grace.as_millis()).unwrap_or(u64::MAX),
     };
     if let Some(schedule) = schedule {
         schedule.spawn(store.clone(), vaults.clone(), state.metrics.clone());
@@ -92,6 +93,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
+    // Garbage collection: deleted notes and unreferenced blobs past the retention.
+    let collected = vaults.clone();
+    let grace = args.vault_grace;
+    let (gc_every, retention) = (
+        args.gc_interval.max(Duration::from_millis(100)),
+        args.gc_retention,
+    );
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(gc_every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+        let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            every.tick().await;
+            collected.collect_garbage(retention_ms, grace_ms).await;
+        }
+    });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -135,6 +135,10 @@ impl FromRequestParts<AppState> for Authed {
                 .map_err(unavailable)?
                 .ok_or_else(|| api::ApiError::no_such_vault(admitted.vault.as_str()))?
         };
+        if let Some(deleted) = vault.deleted_ms() {
+            let purge = deleted.saturating_add(state.vault_grace_ms);
+            return Err(api::ApiError::vault_deleted(admitted.vault.as_str(), purge).into());
+        }
         vault
             .revocations()
             .check(&admitted.claims)

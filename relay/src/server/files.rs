@@ -37,6 +37,7 @@ pub async fn file(
             "no such endpoint; see docs/http-api.md",
         ));
     };
+    tessera_crdt::api::check_file_write(&authed.claims, path, *method)?;
     let path = files::decode_path(path)?;
     let h = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let req = match method {

@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use tessera_crdt::keys::{self, ContentHash, DocId};
 use tessera_crdt::note::Note;
-use tessera_crdt::token::{self, Claims, Scope};
+use tessera_crdt::token::{self, Claims, Scope, TokenError, WritePaths};
 use tessera_crdt::vault::Index;
 
 use super::auth::{now_secs, read_json, read_limited, ApiError, Auth, Authed};
@@ -111,6 +111,8 @@ pub struct MintRequest {
     scope: Scope,
     ttl_secs: Option<u64>,
     device: Option<String>,
+    /// Path prefixes a write token is limited to; absent: the whole vault.
+    paths: Option<Vec<String>>,
 }
 
 /// `POST /v1/vaults/{vault}/tokens` (admin): mints a token for the vault.
@@ -134,12 +136,33 @@ pub async fn mint(
         req.ttl_secs,
         req.device,
     )
+    .and_then(|c| match req.paths {
+        Some(paths) => {
+            c.with_paths(WritePaths::new(paths).map_err(|e| TokenError::BadClaims(e.into()))?)
+        }
+        None => Ok(c),
+    })
     .map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
+    crate::vault::record_minted(state.store.as_ref(), &vault.id, &claims)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("could not record the token: {e}")))?;
     let token = token::mint(key, &claims);
     Ok(
         Json(serde_json::json!({ "token": token, "id": claims.id, "claims": claims }))
             .into_response(),
     )
+}
+
+/// `GET /v1/vaults/{vault}/tokens` (admin): the tokens minted for the vault
+/// (and those seen connecting), newest first, without the tokens themselves.
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Response, ApiError> {
+    let tokens = crate::vault::list_tokens(state.store.as_ref(), &authed.vault.id)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("could not read the token registry: {e}")))?;
+    Ok(Json(serde_json::json!({ "tokens": tokens })).into_response())
 }
 
 /// Body of `POST /v1/vaults/{vault}/revoke`.
@@ -239,6 +262,16 @@ pub async fn restore(
         doc: req.doc.clone(),
     };
     let (doc, _) = resolve_doc(&vault, &lookup).await?;
+    if authed.claims.is_path_limited() {
+        let index = vault
+            .doc_state(tessera_crdt::ids::INDEX_DOC)
+            .await
+            .map_err(ApiError::unavailable)
+            .and_then(|s| {
+                Index::from_update(0, &s).map_err(|e| ApiError::unavailable(e.to_string()))
+            })?;
+        tessera_crdt::api::check_write_doc(&authed.claims, &index, doc.as_str())?;
+    }
     let hash = ContentHash::new(&req.snapshot).map_err(|_| {
         ApiError::bad_request(
             "bad-request",

@@ -1,5 +1,6 @@
 //! The HTTP and WebSocket front: routes, shared state, graceful shutdown.
 
+pub mod admin;
 pub mod auth;
 pub mod files;
 pub mod http;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub send_queue: usize,
     /// `/readyz` fails beyond this snapshot lag.
     pub max_snapshot_lag: Duration,
+    /// A deleted vault's data is removed this long after its deletion (ms).
+    pub vault_grace_ms: u64,
 }
 
 /// The relay's routes.
@@ -85,14 +88,20 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
         .route("/metrics", get(http::metrics))
-        .route("/v1/vaults/{vault}", post(http::create_vault))
+        .route(
+            "/v1/vaults/{vault}",
+            post(http::create_vault).delete(admin::delete_vault),
+        )
         .route("/v1/vaults/{vault}/ws", get(vault_socket))
         .route("/v1/vaults/{vault}/docs/{doc}", get(doc_socket))
         .route(
             "/v1/vaults/{vault}/blobs/{hash}",
             put(http::put_blob).get(http::get_blob).head(http::get_blob),
         )
-        .route("/v1/vaults/{vault}/tokens", post(http::mint))
+        .route(
+            "/v1/vaults/{vault}/tokens",
+            post(http::mint).get(http::list_tokens),
+        )
         .route("/v1/vaults/{vault}/revoke", post(http::revoke))
         .route("/v1/vaults/{vault}/history", get(http::history))
         .route("/v1/vaults/{vault}/restore", post(http::restore))
@@ -142,6 +151,16 @@ fn upgrade_socket(
     let upgrade = upgrade.map_err(|e| {
         ApiError::bad_request("bad-request", format!("this endpoint is a WebSocket: {e}"))
     })?;
+    // The token registry's last-seen time: coarse, written in the background.
+    let now = auth::now_secs();
+    if matches!(state.auth, auth::Auth::Tokens(_)) && vault.seen_due(&claims.id, now) {
+        let (store, id, seen) = (state.store.clone(), vault.id.clone(), claims.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::vault::record_seen(store.as_ref(), &id, &seen, now).await {
+                tracing::warn!(vault = %id, error = %e, "could not record a token's last-seen time");
+            }
+        });
+    }
     let (queue, metrics) = (state.send_queue, state.metrics.clone());
     // tungstenite's default 128 KiB read buffer is allocated and filled per
     // socket: 10k idle sockets held 1.4 GB (see SOCKET_READ_BUFFER).

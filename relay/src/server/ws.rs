@@ -41,10 +41,7 @@ pub async fn run(
         frames: frames_tx,
         close: close_tx,
     };
-    if !vault
-        .join(session, endpoint, claims.scope, Some(claims.id), tx)
-        .await
-    {
+    if !vault.join(session, endpoint, claims, tx).await {
         return;
     }
     metrics.connections.fetch_add(1, Relaxed);

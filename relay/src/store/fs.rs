@@ -257,11 +257,11 @@ impl Inner {
         Ok(())
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let dir = self.join(prefix)?;
         let mut keys = Vec::new();
         walk(&dir, prefix.trim_end_matches('/'), &mut keys)?;
-        keys.retain(|key| tessera_crdt::keys::StorageKey::parse(key).is_some());
+        keys.retain(|(key, _)| tessera_crdt::keys::StorageKey::parse(key).is_some());
         keys.sort();
         Ok(keys)
     }
@@ -330,7 +330,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Appends `key_prefix/...` for every file under `dir`; a missing `dir` is
 /// an empty listing.
-fn walk(dir: &Path, key_prefix: &str, keys: &mut Vec<String>) -> io::Result<()> {
+fn walk(dir: &Path, key_prefix: &str, keys: &mut Vec<(String, u64)>) -> io::Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e)
@@ -354,7 +354,7 @@ fn walk(dir: &Path, key_prefix: &str, keys: &mut Vec<String>) -> io::Result<()> 
         if kind.is_dir() {
             walk(&entry.path(), &key, keys)?;
         } else if kind.is_file() {
-            keys.push(key);
+            keys.push((key, entry.metadata()?.len()));
         }
     }
     Ok(())
@@ -404,6 +404,11 @@ impl Store for FsStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let sized = self.list_sizes(prefix).await?;
+        Ok(sized.into_iter().map(|(key, _)| key).collect())
+    }
+
+    async fn list_sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
         validate_prefix(prefix)?;
         let prefix = prefix.to_owned();
         self.blocking(move |inner| inner.list(&prefix)).await

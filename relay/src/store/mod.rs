@@ -138,6 +138,10 @@ pub trait Store: Send + Sync + 'static {
     /// ending in `/`), sorted. Objects outside the layout are skipped.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// [`Store::list`] with each object's size in bytes (garbage collection
+    /// and the storage metrics): one listing, no object read.
+    async fn list_sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// Checks that the store is reachable and usable (readiness probes and
     /// `tessera-relay check`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -340,6 +340,11 @@ impl Store for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let sized = self.list_sizes(prefix).await?;
+        Ok(sized.into_iter().map(|(key, _)| key).collect())
+    }
+
+    async fn list_sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
         validate_prefix(prefix)?;
         // The paginator follows continuation tokens: S3 returns at most
         // 1000 keys per page.
@@ -359,7 +364,8 @@ impl Store for S3Store {
                     continue;
                 };
                 if StorageKey::parse(key).is_some() {
-                    keys.push(key.to_owned());
+                    let size = object.size().and_then(|n| u64::try_from(n).ok());
+                    keys.push((key.to_owned(), size.unwrap_or(0)));
                 } else {
                     tracing::debug!(key, "skipping an object outside the key layout");
                 }

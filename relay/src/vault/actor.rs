@@ -111,12 +111,11 @@ impl Actor {
             Cmd::Join {
                 session,
                 endpoint,
-                scope,
-                token_id,
+                claims,
                 tx,
             } => {
                 self.sessions.insert(session, tx);
-                self.room.join(session, endpoint, scope, token_id, now)
+                self.room.join_claims(session, endpoint, &claims, now)
             }
             Cmd::Leave { session } => {
                 self.sessions.remove(&session);
@@ -146,6 +145,20 @@ impl Actor {
                 let fx = self.room.flush();
                 self.apply(fx).await;
                 self.check_flushes();
+                Vec::new()
+            }
+            Cmd::CloseAll {
+                code,
+                reason,
+                reply,
+            } => {
+                let now = self.now();
+                for (session, tx) in std::mem::take(&mut self.sessions) {
+                    let _ = tx.close.send(Some((code, reason.clone())));
+                    let fx = self.room.leave(session, now);
+                    self.apply(fx).await;
+                }
+                let _ = reply.send(());
                 Vec::new()
             }
             Cmd::GoingAway { reply } => {

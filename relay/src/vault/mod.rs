@@ -8,8 +8,10 @@
 
 mod actor;
 mod files;
+mod gc;
 mod persist;
 mod registry;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,13 +21,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tessera_crdt::keys::VaultId;
 use tessera_crdt::room::{Endpoint, Room, RoomConfig, RoomStats, SessionId};
-use tessera_crdt::token::{Revocations, Scope};
+use tessera_crdt::token::{Claims, Revocations};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::warn;
 
 pub use files::FileAnswer;
+pub use gc::GcReport;
 pub use persist::{load_doc, read_head, read_snapshot, PersistError, SnapshotOutcome, Stored};
 pub use registry::Vaults;
+pub use tokens::{list_tokens, read_registry, record_minted, record_seen, update_registry};
 
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -36,8 +40,7 @@ pub(crate) enum Cmd {
     Join {
         session: SessionId,
         endpoint: Endpoint,
-        scope: Scope,
-        token_id: Option<String>,
+        claims: Box<Claims>,
         tx: SessionTx,
     },
     Leave {
@@ -62,6 +65,11 @@ pub(crate) enum Cmd {
     Files {
         req: tessera_crdt::files::FileRequest,
         reply: files::FileReplyTx,
+    },
+    CloseAll {
+        code: u16,
+        reason: String,
+        reply: oneshot::Sender<()>,
     },
     GoingAway {
         reply: oneshot::Sender<()>,
@@ -142,6 +150,10 @@ pub struct VaultHandle {
     pub id: VaultId,
     tx: mpsc::Sender<Cmd>,
     revoked: Arc<RwLock<Revocations>>,
+    /// When this process last stored each token's last-seen time (unix s).
+    seen: Arc<std::sync::Mutex<HashMap<String, u64>>>,
+    /// When an admin deleted the vault (unix ms), as last read from its manifest.
+    deleted: Arc<RwLock<Option<u64>>>,
 }
 
 impl VaultHandle {
@@ -151,6 +163,41 @@ impl VaultHandle {
             .read()
             .map(|r| r.is_revoked(token_id))
             .unwrap_or(true)
+    }
+
+    /// True when the connection of token `token_id` at `now_secs` should be
+    /// stored as its last-seen time (coarsely: see [`tokens::SEEN_EVERY_SECS`]);
+    /// marks it stored.
+    pub fn seen_due(&self, token_id: &str, now_secs: u64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        let due = seen
+            .get(token_id)
+            .is_none_or(|t| now_secs.saturating_sub(*t) >= tokens::SEEN_EVERY_SECS);
+        if due {
+            seen.insert(token_id.to_owned(), now_secs);
+        }
+        due
+    }
+
+    /// When an admin deleted the vault (unix ms), if it is deleted.
+    pub fn deleted_ms(&self) -> Option<u64> {
+        self.deleted.read().map(|d| *d).unwrap_or(None)
+    }
+
+    /// Records the vault's deletion state; a deletion closes every socket
+    /// with [`close::VAULT_DELETED`].
+    pub async fn set_deleted(&self, deleted_ms: Option<u64>) {
+        let was = self.deleted_ms();
+        if let Ok(mut d) = self.deleted.write() {
+            *d = deleted_ms;
+        }
+        if was.is_none() && deleted_ms.is_some() {
+            let reason = "the vault was deleted by an admin".to_owned();
+            self.close_all(tessera_crdt::room::close::VAULT_DELETED, reason)
+                .await;
+        }
     }
 
     /// The vault's revocation list (for token checks).
@@ -167,15 +214,13 @@ impl VaultHandle {
         &self,
         session: SessionId,
         endpoint: Endpoint,
-        scope: Scope,
-        token_id: Option<String>,
+        claims: Claims,
         tx: SessionTx,
     ) -> bool {
         self.send(Cmd::Join {
             session,
             endpoint,
-            scope,
-            token_id,
+            claims: Box::new(claims),
             tx,
         })
         .await
@@ -270,6 +315,21 @@ impl VaultHandle {
         Arc::strong_count(&self.revoked) == 1
     }
 
+    /// Closes every socket with `code` and `reason`.
+    pub async fn close_all(&self, code: u16, reason: String) {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .send(Cmd::CloseAll {
+                code,
+                reason,
+                reply,
+            })
+            .await
+        {
+            let _ = rx.await;
+        }
+    }
+
     /// The vault's counters.
     pub async fn stats(&self) -> Option<VaultStats> {
         let (reply, rx) = oneshot::channel();
@@ -319,6 +379,8 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         id: id.clone(),
         tx: tx.clone(),
         revoked,
+        seen: Arc::default(),
+        deleted: Arc::new(RwLock::new(manifest.deleted_ms)),
     };
     let actor = actor::Actor {
         compacting: false,
@@ -344,6 +406,29 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
     };
     tokio::spawn(actor.run(rx, initial));
     Ok(handle)
+}
+
+/// Creates the vault's manifest if it has none (a no-op for an existing vault).
+pub async fn create_manifest(
+    store: &dyn Store,
+    vault: &VaultId,
+    now_ms: u64,
+) -> Result<(), PersistError> {
+    persist::load_manifest(store, vault, now_ms, true)
+        .await
+        .map(|_| ())
+}
+
+/// Marks the vault deleted at `deleted_ms` (or, with `None`, undeleted) in
+/// its manifest.
+pub async fn mark_deleted(
+    store: &dyn Store,
+    vault: &VaultId,
+    deleted_ms: Option<u64>,
+) -> Result<(), PersistError> {
+    persist::update_manifest(store, vault, |m| m.deleted_ms = deleted_ms)
+        .await
+        .map(|_| ())
 }
 
 /// Records a revoked token id in the vault's manifest.

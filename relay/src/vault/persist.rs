@@ -167,6 +167,17 @@ pub async fn read_revocations(
     Ok(Some(manifest.revoked))
 }
 
+/// When the vault was deleted, from its stored manifest (`None`: not
+/// deleted, or no manifest).
+pub async fn read_deleted(store: &dyn Store, vault: &VaultId) -> Result<Option<u64>, PersistError> {
+    let Some(obj) = store.get(&keys::manifest_key(vault)).await? else {
+        return Ok(None);
+    };
+    let manifest =
+        Manifest::decode(&obj.bytes).map_err(|e| PersistError::Corrupt(e.to_string()))?;
+    Ok(manifest.deleted_ms)
+}
+
 /// True when the vault was created: its manifest is in the store.
 pub async fn manifest_exists(store: &dyn Store, vault: &VaultId) -> Result<bool, PersistError> {
     Ok(store.get(&keys::manifest_key(vault)).await?.is_some())

@@ -86,6 +86,14 @@ impl Vaults {
         unloaded.len()
     }
 
+    /// Stops a running vault (its sockets close with 1001) and forgets it.
+    pub async fn stop(&self, id: &VaultId) {
+        let handle = self.running.lock().await.remove(id);
+        if let Some(h) = handle {
+            h.going_away().await;
+        }
+    }
+
     /// Handles of every running vault.
     pub async fn all(&self) -> Vec<VaultHandle> {
         self.running.lock().await.values().cloned().collect()
@@ -116,6 +124,14 @@ impl Vaults {
         for v in self.all().await {
             match persist::read_revocations(self.deps.store.as_ref(), &v.id).await {
                 Ok(Some(stored)) => {
+                    // A deletion or undeletion made elsewhere (the CLI) too.
+                    if let Ok(deleted) =
+                        persist::read_deleted(self.deps.store.as_ref(), &v.id).await
+                    {
+                        if deleted != v.deleted_ms() {
+                            v.set_deleted(deleted).await;
+                        }
+                    }
                     let known = v.revocations();
                     for id in stored.iter().filter(|id| !known.is_revoked(id)) {
                         v.revoke(id).await;
