@@ -68,6 +68,10 @@ const api = {
     plugin?.unloadAll();
   },
   status: () => plugin!.port.status(),
+  diagnostics: () => {
+    const port = plugin!.port as unknown as { diagnostics(): string; recentLog(): string[] };
+    return [port.diagnostics(), ...port.recentLog()].join('\n');
+  },
   statusBar: () => app.statusBarEl.textContent ?? '',
   statusBarShown: () => app.statusBarEl.isConnected && app.statusBarEl.childElementCount > 0,
   socketsOpened: () => socketsOpened,

@@ -14,7 +14,7 @@ before(async () => {
   b = await env.host('Phone');
   await untilConnected(a);
   await untilConnected(b);
-}, { timeout: HANG });
+}, { timeout: HANG * 3 });
 
 after(async () => {
   await env?.close();
@@ -89,33 +89,43 @@ for (const mirror of [true, false]) {
     await b.until((p) => window.host.read(p)?.includes('L\n'), path);
     await a.h('close', right);
     await a.h('type', left, 'end', 'M\n');
+    // While the left pane is still open: its typing syncs, and remote typing reaches it.
+    await b.until((p) => window.host.read(p) === 'shared\nL\nM\n', path);
+    const remote = await b.h('open', path);
+    await b.h('type', remote, 0, 'R\n');
+    await a.until(([id]) => window.host.text(id) === 'R\nshared\nL\nM\n', [left]);
+    await b.h('close', remote);
     await a.h('close', left);
     await a.h('setMirror', true);
-    await both(path, 'shared\nL\nM\n');
+    await both(path, 'R\nshared\nL\nM\n');
   });
 }
 
 test('paste a 5 MB image and keep typing for 10 s: nothing typed vanishes (autosaves during a lagging disk queue)', { timeout: HANG * 3 }, async () => {
   await seed('paste.md', 'notes\n');
   const leaf = await a.h('open', 'paste.md');
-  await a.h('setDiskDelay', 30);
+  a.link.bytesPerSec = 512 * 1024; // the upload holds the disk queue for ~10 s
   await a.h('pasteImage', 'paste.png', 5 * 1024 * 1024);
   await a.h('type', leaf, 'end', '![[paste.png]]\n');
-  const words = [];
+  const keys = [];
   const startSaves = await a.h('saves');
   const t0 = Date.now();
   for (let i = 0; Date.now() - t0 < 10_000; i++) {
-    words.push(`w${i} `);
-    await a.h('type', leaf, 'end', `w${i} `);
-    // Pauses past the 2 s autosave debounce, so saves land while the upload runs.
-    await new Promise((r) => setTimeout(r, i % 6 === 5 ? 2200 : 150));
+    const key = `${i} `;
+    keys.push(key);
+    await a.h('type', leaf, 'end', key);
+    // Every 40 keystrokes a pause past the 2 s autosave debounce: the save
+    // queues behind the upload while 40 more keystrokes are typed.
+    await new Promise((r) => setTimeout(r, i % 40 === 39 ? 2200 : 40));
   }
   const typed = await a.h('text', leaf);
-  for (const w of words) assert.ok(typed.includes(w), `${w} still in the editor`);
+  for (const k of keys) assert.ok(typed.includes(` ${k}`) || typed.includes(`\n${k}`), `${JSON.stringify(k)} still in the editor`);
   assert.ok((await a.h('saves')) > startSaves, 'autosave ran while typing');
   await a.shot('paste-typing.png');
+  // Still open: the note on the other host has everything typed.
+  await untilFile(b, 'paste.md', typed);
+  a.link.bytesPerSec = 0;
   await a.h('close', leaf);
-  await a.h('setDiskDelay', 0);
   await both('paste.md', typed);
   await b.until(() => window.host.paths().includes('paste.png'));
 });
@@ -140,13 +150,15 @@ for (const events of ['folder-only', 'files-then-folder']) {
     const editing = await b.h('open', `${dir}/x.md`);
     await a.h('setFolderDeleteEvents', events);
     await a.h('trash', dir);
+    // Typing on the other host at once: its edits cross the delete on the way.
     await b.h('type', editing, 'end', 'late edit\n');
     await b.h('close', editing);
+    // The delete reaches the other host (after the outside-rename window)...
+    await b.until((d) => !window.host.paths().some((p) => p.startsWith(d + '/')), dir);
     await untilConnected(b);
-    await untilConnected(a);
-    await a.until((d) => !window.host.paths().some((p) => p.startsWith(d + '/')), dir);
-    // Give the edit a sync round to arrive: b's status is idle, a's too.
-    await b.until((d) => !window.host.paths().includes(`${d}/sub/y.md`), dir);
+    // ... and a later change from the same host: once it is on this host, the edits before it are too.
+    await b.h('write', `marker-${events}.md`, 'after\n');
+    await untilFile(a, `marker-${events}.md`, 'after\n');
     await untilConnected(a);
     assert.deepEqual((await a.h('paths')).filter((p) => p.startsWith(dir + '/')), []);
   });

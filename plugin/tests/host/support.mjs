@@ -25,8 +25,13 @@ function serve() {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) })));
 }
 
-/** Requests the plugin makes with requestUrl run here, as Obsidian runs them outside the page. */
-async function hostFetch(url, method, headers, body) {
+/**
+ * Requests the plugin makes with requestUrl run here, as Obsidian runs them
+ * outside the page. `link.bytesPerSec` models a slow uplink: an attachment
+ * upload then holds the engine's disk queue as a real one would (issue 12.3).
+ */
+async function hostFetch(link, url, method, headers, body) {
+  if (body !== null && link.bytesPerSec) await new Promise((r) => setTimeout(r, (body.length * 0.75 * 1000) / link.bytesPerSec));
   const res = await fetch(url, { method, headers, ...(body !== null ? { body: Buffer.from(body, 'base64') } : {}) });
   const out = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: Object.fromEntries(res.headers), body: out.toString('base64') };
@@ -52,12 +57,14 @@ export async function environment(vault) {
       page.setDefaultTimeout(HANG);
       page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
       page.on('console', (m) => m.type() === 'error' && errors.push(`${name}: ${m.text()}`));
-      await page.exposeFunction('__hostFetch', hostFetch);
+      const link = { bytesPerSec: 0 };
+      await page.exposeFunction('__hostFetch', (...args) => hostFetch(link, ...args));
       await page.goto(`${server.url}host${mobile ? '?mobile=1' : ''}`);
       await page.waitForFunction(() => window.hostReady);
+      page.on('console', (m) => process.env.TESSERA_HOST_LOG && console.error(`[${name}] ${m.text()}`));
       const h = (fn, ...args) => page.evaluate(({ fn, args }) => window.host[fn](...args), { fn, args });
       await h('start', data);
-      return { name, page, h, until: (body, arg) => page.waitForFunction(body, arg, { polling: 50 }), shot: (file) => page.screenshot({ path: join(ARTIFACTS, file) }) };
+      return { name, page, h, link, until: (body, arg) => page.waitForFunction(body, arg, { polling: 50 }), shot: (file) => page.screenshot({ path: join(ARTIFACTS, file) }) };
     },
     async close() {
       await browser.close();

@@ -94,6 +94,7 @@ export class MarkdownView extends View {
 
   /** Debounced 2 s (obsidian.d.ts TextFileView.requestSave). */
   requestSave(): void {
+    if (!this.file) return;
     this.dirty = true;
     window.clearTimeout(this.saveTimer);
     this.saveTimer = window.setTimeout(() => void this.save(), AUTOSAVE_MS);
@@ -110,6 +111,13 @@ export class MarkdownView extends View {
   override async onClose(): Promise<void> {
     await this.save();
     this.editor.cm?.destroy();
+  }
+
+  /** The file is gone: no more saves; the editor stays until the leaf closes. */
+  dropFile(): void {
+    window.clearTimeout(this.saveTimer);
+    this.dirty = false;
+    this.file = null;
   }
 
   /**
@@ -182,7 +190,15 @@ export class Workspace {
   mirrorSiblings = true;
   saves = 0;
 
-  constructor(private readonly app: App) {}
+  constructor(private readonly app: App) {
+    // A view whose file is deleted stops showing it, unsaved (Obsidian's
+    // FileView drops a deleted file; uncertain whether the tab closes or
+    // shows an empty view — either way nothing more is saved from it).
+    app.vault.on('delete', (f: unknown) => {
+      if (!(f instanceof TFile)) return;
+      for (const v of this.viewsOf(f)) v.dropFile();
+    });
+  }
 
   getLeaf(): WorkspaceLeaf {
     const leaf = new WorkspaceLeaf(this.app);
