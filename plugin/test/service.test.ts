@@ -96,6 +96,26 @@ describe('the sync service the Obsidian adapter drives', { timeout: 300_000 }, (
     await a.service.stop();
   });
 
+  test('first run from an empty configuration: connect waits for the settings and starts once they are complete, once', async () => {
+    const vaultId = freshVaultId();
+    const full = { serverUrl: relay.url, vaultId, token: relay.token(vaultId) };
+    const a = app(vaultId, 'Laptop', { serverUrl: '', vaultId: '', token: '' });
+    await a.service.connect();
+    assert.equal(a.service.running, undefined, 'no engine without settings');
+    let settings = a.settings;
+    for (const key of ['serverUrl', 'vaultId'] as const) {
+      settings = { ...settings, [key]: full[key] };
+      a.service.applySettings(settings);
+      assert.equal(a.service.running, undefined, `still incomplete after ${key}`);
+    }
+    a.service.applySettings({ ...settings, token: full.token });
+    await untilStatus(a.service, up);
+    const engine = a.service.running;
+    a.service.applySettings({ ...settings, token: full.token, deviceName: 'Renamed' });
+    assert.equal(a.service.running, engine, 'a name change restarts nothing');
+    await a.service.stop();
+  });
+
   test('a token for another vault is refused and the status shows the relay\'s reason', async () => {
     const a = app(freshVaultId(), 'Laptop', { token: relay.token('some-other-vault') });
     await a.service.connect();

@@ -19,7 +19,7 @@ import type {
   Progress,
 } from './port';
 import { LogBuffer } from './ui/log-buffer';
-import { vaultSocketUrl, type TesseraSettings } from './ui/settings';
+import { NOT_SET_UP, vaultSocketUrl, type TesseraSettings } from './ui/settings';
 
 const DISCONNECTED: SyncStatus = { state: 'disconnected', pending: 0, conflicts: 0 };
 
@@ -33,6 +33,8 @@ export class SyncService implements EnginePort {
   private readonly logger: Logger;
   /** Serialises connect/disconnect/settings changes: one engine at a time. */
   private lifecycle: Promise<void> = Promise.resolve();
+  /** Connect was asked for while the settings were incomplete: start once they are. */
+  private awaitingConfig = false;
 
   constructor(private readonly host: EngineHost) {
     initCore(host.wasm);
@@ -121,6 +123,11 @@ export class SyncService implements EnginePort {
         await this.stopEngine();
         await this.startEngine();
       }).catch((e: unknown) => this.logger.error(`restart after a settings change: ${String(e)}`));
+    } else if (rebuild && this.awaitingConfig && vaultSocketUrl(next)) {
+      // First run: connect was asked for before the settings were complete.
+      void this.serially(async () => {
+        if (!this.engine && this.awaitingConfig) await this.startEngine();
+      }).catch((e: unknown) => this.logger.error(`start after setup: ${String(e)}`));
     }
   }
 
@@ -194,8 +201,9 @@ export class SyncService implements EnginePort {
 
   private async startEngine(): Promise<void> {
     const s = this.settings;
-    if (!vaultSocketUrl(s)) {
-      this.publish({ state: 'error', pending: 0, conflicts: 0, reason: 'set the server URL, vault and token in the settings' });
+    this.awaitingConfig = !vaultSocketUrl(s);
+    if (this.awaitingConfig) {
+      this.publish({ state: 'error', pending: 0, conflicts: 0, reason: NOT_SET_UP });
       return;
     }
     const engine = new SyncEngine({
@@ -224,6 +232,7 @@ export class SyncService implements EnginePort {
   }
 
   private async stopEngine(): Promise<void> {
+    this.awaitingConfig = false;
     const engine = this.engine;
     if (!engine) return;
     this.engine = undefined;

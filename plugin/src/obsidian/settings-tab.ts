@@ -1,7 +1,11 @@
 // The settings tab: connection, this device, selective sync, diagnostics.
 // Each control writes through `host.update`, which saves and tells the engine.
-import { App, Notice, PluginSettingTab, Setting, type Plugin } from 'obsidian';
-import { maskToken, parseGlobList, type TesseraSettings } from '../core/ui/settings';
+// Text fields apply when the field is committed (blur or Enter: the DOM
+// `change` event), never per keystroke: a changed URL, vault or token
+// restarts the engine in another store scope and re-imports the vault, so
+// typing "https://…" slowly must not do that once a character (issue 12.7).
+import { App, Notice, PluginSettingTab, Setting, type Plugin, type TextAreaComponent, type TextComponent } from 'obsidian';
+import { maskToken, NOT_SET_UP, parseGlobList, type TesseraSettings } from '../core/ui/settings';
 import type { EnginePort } from '../core/port';
 
 export interface SettingsHost {
@@ -20,16 +24,18 @@ export class TesseraSettingTab extends PluginSettingTab {
     const { containerEl } = this;
     const s = this.host.settings();
     containerEl.empty();
+    this.offStatus?.();
+    this.offStatus = this.host.engine().onStatus(() => this.showConnection());
 
     new Setting(containerEl).setName('Connection').setHeading();
     new Setting(containerEl)
       .setName('Server URL')
       .setDesc('Your Tessera relay, e.g. https://sync.example.org')
-      .addText((t) => t.setPlaceholder('https://…').setValue(s.serverUrl).onChange((v) => this.host.update({ serverUrl: v.trim() })));
+      .addText((t) => onCommit(t.setPlaceholder('https://…').setValue(s.serverUrl), (v) => this.commit({ serverUrl: v.trim() })));
     new Setting(containerEl)
       .setName('Vault id')
       .setDesc('Lowercase letters, digits and dashes; the same on every device of this vault.')
-      .addText((t) => t.setValue(s.vaultId).onChange((v) => this.host.update({ vaultId: v.trim() })));
+      .addText((t) => onCommit(t.setValue(s.vaultId), (v) => this.commit({ vaultId: v.trim() })));
     new Setting(containerEl)
       .setName('Token')
       .setDesc(s.token ? `Current: ${maskToken(s.token)}. Paste a new one to replace it.` : 'Paste the token minted for this device.')
@@ -37,30 +43,18 @@ export class TesseraSettingTab extends PluginSettingTab {
         // Never echo the stored token into the field: it would show on screen shares.
         t.inputEl.type = 'password';
         t.inputEl.autocomplete = 'off';
-        t.setPlaceholder(s.token ? 'unchanged' : 'v1.…').onChange((v) => {
-          if (v.trim()) void this.host.update({ token: v.trim() });
+        onCommit(t.setPlaceholder(s.token ? 'unchanged' : 'v1.…'), (v) => {
+          if (v.trim()) void this.commit({ token: v.trim() });
         });
       });
-    const connected = this.host.engine().status().state !== 'disconnected';
-    new Setting(containerEl)
-      .setName(connected ? 'Connected to sync' : 'Sync is off')
-      .addButton((b) =>
-        b
-          .setButtonText(connected ? 'Disconnect' : 'Connect')
-          .setCta()
-          .onClick(async () => {
-            await this.host.update({ connectOnStart: !connected });
-            if (connected) await this.host.engine().disconnect();
-            else await this.host.engine().connect();
-            this.display();
-          }),
-      );
+    this.connection = new Setting(containerEl);
+    this.showConnection();
 
     new Setting(containerEl).setName('This device').setHeading();
     new Setting(containerEl)
       .setName('Device name')
       .setDesc('Shown next to your cursor on other devices.')
-      .addText((t) => t.setValue(s.deviceName).onChange((v) => this.host.update({ deviceName: v.trim() })));
+      .addText((t) => onCommit(t.setValue(s.deviceName), (v) => this.host.update({ deviceName: v.trim() })));
     new Setting(containerEl)
       .setName('Cursor colour')
       .addColorPicker((c) => c.setValue(s.cursorColor).onChange((v) => this.host.update({ cursorColor: v })));
@@ -71,7 +65,7 @@ export class TesseraSettingTab extends PluginSettingTab {
       .setDesc('Glob patterns, one per line, of files never synced (# starts a comment).')
       .addTextArea((t) => {
         t.inputEl.rows = 5;
-        t.setValue(s.ignoreGlobs.join('\n')).onChange((v) => this.host.update({ ignoreGlobs: parseGlobList(v) }));
+        onCommit(t.setValue(s.ignoreGlobs.join('\n')), (v) => this.host.update({ ignoreGlobs: parseGlobList(v) }));
       });
     new Setting(containerEl)
       .setName('Sync attachments')
@@ -81,7 +75,7 @@ export class TesseraSettingTab extends PluginSettingTab {
       .setName('Largest attachment (MB)')
       .addText((t) => {
         t.inputEl.type = 'number';
-        t.setValue(String(s.maxAttachmentMB)).onChange((v) => {
+        onCommit(t.setValue(String(s.maxAttachmentMB)), (v) => {
           const n = Number(v);
           if (Number.isFinite(n) && n > 0) void this.host.update({ maxAttachmentMB: n });
         });
@@ -106,4 +100,54 @@ export class TesseraSettingTab extends PluginSettingTab {
         }),
       );
   }
+
+  override hide(): void {
+    this.offStatus?.();
+    this.offStatus = undefined;
+  }
+
+  private connection: Setting | undefined;
+  private offStatus: (() => void) | undefined;
+
+  private async commit(patch: Partial<TesseraSettings>): Promise<void> {
+    await this.host.update(patch);
+    this.showConnection();
+  }
+
+  /**
+   * The connect row, redrawn in place (a full redraw would steal the focus of
+   * the field being tabbed into). Unconfigured, the engine is not running
+   * even though it reports an error: it says so instead of "Connected".
+   */
+  private showConnection(): void {
+    const row = this.connection;
+    if (!row) return;
+    const s = this.host.settings();
+    const configured = Boolean(s.serverUrl && s.vaultId && s.token);
+    const status = this.host.engine().status();
+    // Not running: stopped, or asked to connect before it was set up.
+    const connected = configured && status.state !== 'disconnected' && status.reason !== NOT_SET_UP;
+    row.controlEl.empty();
+    row
+      .setName(!configured ? 'Not set up' : connected ? 'Connected to sync' : 'Sync is off')
+      .setDesc(!configured ? 'Fill in the server URL, vault id and token, then connect.' : '')
+      .addButton((b) =>
+        b
+          .setButtonText(connected ? 'Disconnect' : 'Connect')
+          .setCta()
+          .setDisabled(!configured)
+          .onClick(async () => {
+            await this.host.update({ connectOnStart: !connected });
+            if (connected) await this.host.engine().disconnect();
+            else await this.host.engine().connect();
+            this.showConnection();
+          }),
+      );
+  }
+}
+
+/** Calls `apply` when the field is committed (blur, Enter), with its value. */
+function onCommit<T extends TextComponent | TextAreaComponent>(field: T, apply: (value: string) => unknown): T {
+  field.inputEl.addEventListener('change', () => void apply(field.getValue()));
+  return field;
 }

@@ -22,6 +22,13 @@ const NOTE_EXT = /\.(md|markdown|txt|canvas)$/i;
 const RECENT = 16;
 /** How long index changes gather before one reconcile pass takes them all. */
 const RECONCILE_DELAY_MS = 20;
+/**
+ * How long a deleted note waits for a create of the same text before its
+ * delete is synced. A rename made outside Obsidian (a file manager, git, a
+ * script) reaches the vault as a delete and a create; matched within this
+ * window it stays a rename and keeps the note's identity and history (issue 12.6).
+ */
+export const RENAME_WINDOW_MS = 2000;
 
 export const isNotePath = (path: string) => NOTE_EXT.test(path);
 const hashText = (text: string) => blake3Hex(enc.encode(text));
@@ -56,6 +63,8 @@ export class DiskMirror {
   private blocked = new Map<string, [string, string]>();
   private reconcileQueued = false;
   private reconcileTimer: Timer | undefined;
+  /** note id → a delete waiting RENAME_WINDOW_MS for a create of the same text. */
+  private readonly pendingDeletes = new Map<string, { path: string; hash: string; timer: Timer }>();
 
   constructor(
     private readonly engine: SyncEngine,
@@ -91,6 +100,8 @@ export class DiskMirror {
 
   stop(): void {
     this.unsubscribe?.();
+    // Unmatched deletes are deletes: a rename's create would have come by now.
+    for (const id of [...this.pendingDeletes.keys()]) this.settleDelete(id);
     if (this.reconcileTimer) {
       this.reconcileTimer.cancel();
       this.reconcileTimer = undefined;
@@ -253,6 +264,7 @@ export class DiskMirror {
     const h = hashText(text);
     if (this.meta.disk[path] === h) return; // our own write, or unchanged
     const entry = this.index.lookup(path);
+    if (!entry && this.adoptRenamed(path, text, h)) return;
     if (!entry || entry.kind !== 'note') return this.createNote(path, text, h);
     const note = await this.engine.docs.note(entry.id);
     const current = note.text();
@@ -320,8 +332,9 @@ export class DiskMirror {
       case 'modify':
         return this.importPath(e.path);
       case 'delete': {
+        if (e.folder) return this.onFolderDelete(e.path);
         const entry = this.index.lookup(e.path);
-        if (entry && this.meta.placed[entry.id] === e.path) this.deleteEntry(entry.id, e.path);
+        if (entry && this.meta.placed[entry.id] === e.path) this.deleteSoon(entry.id, e.path);
         else if (entry) this.scheduleReconcile();
         delete this.meta.disk[e.path];
         this.diskText.delete(e.path);
@@ -379,6 +392,56 @@ export class DiskMirror {
       this.diskText.set(to, t);
       this.diskText.delete(from);
     }
+  }
+
+  /**
+   * A folder went. Obsidian may report only the folder (plugins filtering
+   * TFolder deletes kept stale entries: MohrJonas/obsidian-ocr#18,
+   * Fertion/Obsidian_Better_trash#1), so every note placed inside it is
+   * deleted here; per-file events, if they came first, left nothing to do.
+   */
+  private onFolderDelete(folder: string): void {
+    const prefix = folder + '/';
+    for (const [id, path] of Object.entries(this.meta.placed)) {
+      if (!path.startsWith(prefix) || this.pendingDeletes.has(id)) continue;
+      if (this.index.get(id)?.kind === 'note') this.deleteSoon(id, path);
+      else this.deleteEntry(id, path);
+    }
+  }
+
+  /** A note's file went: deleted once RENAME_WINDOW_MS pass without a create of its text. */
+  private deleteSoon(id: string, path: string): void {
+    if (this.pendingDeletes.has(id)) return; // the folder's event came first
+    if (!isNotePath(path)) return this.deleteEntry(id, path);
+    const hash = this.meta.disk[path];
+    if (hash === undefined) return this.deleteEntry(id, path);
+    this.busy++; // the wait counts as work: nobody sees the mirror idle with a delete unsent
+    const timer = this.clock.setTimeout(() => this.run(async () => this.settleDelete(id)), RENAME_WINDOW_MS);
+    this.pendingDeletes.set(id, { path, hash, timer });
+  }
+
+  private settleDelete(id: string): void {
+    const pending = this.pendingDeletes.get(id);
+    if (!pending) return;
+    this.pendingDeletes.delete(id);
+    pending.timer.cancel();
+    this.busy--;
+    if (this.meta.placed[id] === pending.path) this.deleteEntry(id, pending.path);
+  }
+
+  /** A new file with the text of a note deleted a moment ago: that note, renamed outside Obsidian. */
+  private adoptRenamed(path: string, text: string, h: string): boolean {
+    const match = [...this.pendingDeletes].find(([, p]) => p.hash === h);
+    if (!match || !isNotePath(path)) return false;
+    const [id, pending] = match;
+    this.pendingDeletes.delete(id);
+    pending.timer.cancel();
+    this.busy--;
+    this.engine.localUpdate(INDEX, this.index.rename(id, path));
+    this.meta.placed[id] = path;
+    this.remember(path, text, h);
+    void this.engine.meta.save();
+    return true;
   }
 
   private deleteEntry(id: string, path: string): void {
@@ -524,6 +587,8 @@ export class DiskMirror {
     const path = entry.path;
     if (this.blocked.has(id) || !this.filter.pathSynced(path)) return;
     if (this.engine.isOpen(path)) return; // the editor owns an open note's file
+    // Deleted here a moment ago: writing it back would resurrect it.
+    if (this.pendingDeletes.has(id)) return;
     // Our own copy of this path is on disk and not merged in yet: writing the
     // winner's text now would show the user a version without their edits.
     if (this.awaitingWinner.has(id)) return;

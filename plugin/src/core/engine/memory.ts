@@ -64,6 +64,18 @@ export class MemoryVault implements VaultFiles {
     if (!this.files.delete(path)) throw new Error(`no such file: ${path}`);
     this.emit({ type: 'delete', path });
   }
+  /**
+   * Deletes a folder and everything in it. `events` says how the host reports
+   * it: the folder alone (what plugins that filter TFolder deletes found:
+   * MohrJonas/obsidian-ocr#18), or each file first and then the folder.
+   */
+  async deleteFolder(folder: string, events: 'folder-only' | 'files-then-folder' = 'folder-only'): Promise<void> {
+    const prefix = folder + '/';
+    const inside = [...this.files.keys()].filter((p) => p.startsWith(prefix));
+    for (const p of inside) this.files.delete(p);
+    if (events === 'files-then-folder') for (const p of inside) this.emit({ type: 'delete', path: p });
+    this.emit({ type: 'delete', path: folder, folder: true });
+  }
   async rename(from: string, to: string): Promise<void> {
     const prefix = from + '/';
     const children = [...this.files.keys()].filter((p) => p.startsWith(prefix));

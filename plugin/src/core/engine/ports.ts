@@ -15,7 +15,8 @@ export interface FileInfo {
 export type VaultEvent =
   | { type: 'create'; path: string }
   | { type: 'modify'; path: string }
-  | { type: 'delete'; path: string }
+  /** `folder`: a folder went, with whatever it held (hosts may report only the folder). */
+  | { type: 'delete'; path: string; folder?: boolean }
   | { type: 'rename'; path: string; oldPath: string };
 
 /** The vault folder on this device. */

@@ -89,3 +89,6 @@ export function vaultSocketUrl(settings: Pick<TesseraSettings, 'serverUrl' | 'va
   const base = url.toString().replace(/\/+$/, '');
   return `${base}/v1/vaults/${encodeURIComponent(settings.vaultId)}/ws?token=${encodeURIComponent(settings.token)}`;
 }
+
+/** The status reason while connect waits for a server URL, vault and token. */
+export const NOT_SET_UP = 'set the server URL, vault and token in the settings';

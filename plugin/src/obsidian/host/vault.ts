@@ -1,6 +1,6 @@
 // VaultFiles over Obsidian's Vault API. Events are forwarded as they come;
 // the engine tells its own writes apart by content hash.
-import { normalizePath, TFile, type App, type TAbstractFile, type EventRef } from 'obsidian';
+import { normalizePath, TFile, TFolder, type App, type TAbstractFile, type EventRef } from 'obsidian';
 import type { FileInfo, VaultEvent, VaultFiles } from '../../core/port';
 
 export class ObsidianVaultFiles implements VaultFiles {
@@ -57,11 +57,18 @@ export class ObsidianVaultFiles implements VaultFiles {
   onEvent(listener: (event: VaultEvent) => void): () => void {
     const vault = this.app.vault;
     const isFile = (f: TAbstractFile): f is TFile => f instanceof TFile;
+    // Folders matter for deletes and renames (issue 12.6): a folder delete may
+    // be the only event for the notes inside it, and the engine moves a
+    // folder's notes in one index change. An empty folder's create is nothing to sync.
+    const isFolder = (f: TAbstractFile): f is TFolder => f instanceof TFolder;
     const refs: EventRef[] = [
       vault.on('create', (f) => isFile(f) && listener({ type: 'create', path: f.path })),
       vault.on('modify', (f) => isFile(f) && listener({ type: 'modify', path: f.path })),
-      vault.on('delete', (f) => isFile(f) && listener({ type: 'delete', path: f.path })),
-      vault.on('rename', (f, oldPath) => isFile(f) && listener({ type: 'rename', path: f.path, oldPath })),
+      vault.on('delete', (f) => {
+        if (isFile(f)) listener({ type: 'delete', path: f.path });
+        else if (isFolder(f)) listener({ type: 'delete', path: f.path, folder: true });
+      }),
+      vault.on('rename', (f, oldPath) => (isFile(f) || isFolder(f)) && listener({ type: 'rename', path: f.path, oldPath })),
     ];
     return () => refs.forEach((ref) => vault.offref(ref));
   }
