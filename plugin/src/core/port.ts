@@ -83,6 +83,10 @@ export interface EnginePort {
 
   /** The plugin unloads: close sockets, flush the local store. */
   stop(): Promise<void>;
+  /** The app is visible again or the network came back: reconnect at once / check the socket. */
+  wake(): void;
+  /** The app goes to the background: write everything known to the local store now. */
+  flush(): Promise<void>;
 }
 
 /** Everything the host hands the engine at start. */

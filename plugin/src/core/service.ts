@@ -4,7 +4,7 @@
 // when those change. Host-neutral, so the Node tests drive exactly what
 // Obsidian runs; src/obsidian only supplies the ports.
 import type { NoteSession } from './contract';
-import { blake3Hex, initCore } from './engine/core';
+import { blake3Hex, initCoreAsync } from './engine/core';
 import { SyncEngine } from './engine/engine';
 import { DEFAULT_CONFIG_DIR, SyncFilter } from './engine/filter';
 import type { LocalStore, Logger } from './engine/ports';
@@ -34,8 +34,12 @@ export class SyncService implements EnginePort {
   /** Serialises connect/disconnect/settings changes: one engine at a time. */
   private lifecycle: Promise<void> = Promise.resolve();
 
+  /** The core's WASM, compiled asynchronously: the host's UI loads meanwhile. */
+  private readonly core: Promise<void>;
+
   constructor(private readonly host: EngineHost) {
-    initCore(host.wasm);
+    this.core = initCoreAsync(host.wasm);
+    this.core.catch(() => {});
     this.settings = host.settings;
     this.log.setLevel(host.settings.logLevel);
     const line = (level: 'info' | 'warn' | 'error') => (m: string) => {
@@ -128,6 +132,14 @@ export class SyncService implements EnginePort {
     await this.serially(() => this.stopEngine());
   }
 
+  wake(): void {
+    this.engine?.wake();
+  }
+
+  async flush(): Promise<void> {
+    await this.engine?.flush();
+  }
+
   // ---- whole vault, history, conflicts --------------------------------------
 
   async uploadVault(onProgress: (p: Progress) => void): Promise<void> {
@@ -193,6 +205,7 @@ export class SyncService implements EnginePort {
   // ---- engine life cycle ---------------------------------------------------------
 
   private async startEngine(): Promise<void> {
+    await this.core;
     const s = this.settings;
     if (!vaultSocketUrl(s)) {
       this.publish({ state: 'error', pending: 0, conflicts: 0, reason: 'set the server URL, vault and token in the settings' });
