@@ -61,6 +61,11 @@ export interface EnginePort {
   /** Fetches every file of the vault from the relay. */
   downloadVault(onProgress: (p: Progress) => void): Promise<void>;
 
+  /** Files a start-up scan found missing, their deletes held (too many to be ordinary). */
+  heldDeletes(): string[];
+  /** `delete`: sync the deletes of files still missing; `restore`: write them back. */
+  resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void>;
+
   history(path: string): Promise<NoteVersion[]>;
   /** Brings a version back as a new edit (synced like any other edit). */
   restore(path: string, versionId: string): Promise<void>;

@@ -142,6 +142,14 @@ export class SyncService implements EnginePort {
 
   // ---- whole vault, history, conflicts --------------------------------------
 
+  heldDeletes(): string[] {
+    return this.engine?.heldDeletes() ?? [];
+  }
+
+  async resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void> {
+    await this.need().resolveHeldDeletes(choice);
+  }
+
   async uploadVault(onProgress: (p: Progress) => void): Promise<void> {
     await this.need().uploadEntireVault((done, total) => onProgress({ done, total }));
   }

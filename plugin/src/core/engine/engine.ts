@@ -292,6 +292,15 @@ export class SyncEngine {
     this.updateStatus();
   }
 
+  /** Files the start-up scan found missing, their deletes held for the user. */
+  heldDeletes(): string[] {
+    return this.disk.heldDeletes();
+  }
+
+  resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void> {
+    return this.disk.resolveHeldDeletes(choice);
+  }
+
   async uploadEntireVault(progress: (done: number, total: number) => void = () => {}): Promise<void> {
     await this.disk.uploadAll(progress);
     if (this.link.connected) await this.syncNow();
@@ -363,6 +372,7 @@ export class SyncEngine {
       pending: this.outbox.unsettledCount(),
       refused: this.outbox.rejectedCount(),
       conflicts: this.disk.conflicts().length,
+      heldDeletes: this.disk.heldDeletes().length,
       error: this.lastError,
     });
     if (!sameStatus(next, this.status)) {

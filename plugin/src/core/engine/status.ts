@@ -21,6 +21,8 @@ export interface SyncStatus {
    * announced change had arrived: "safe to close". Kept while later work runs.
    */
   savedAt?: number;
+  /** Missing files whose deletes wait for the user (a start-up scan saw too few files). */
+  heldDeletes?: number;
 }
 
 export interface StatusInputs {
@@ -33,6 +35,7 @@ export interface StatusInputs {
   error: string | undefined;
   receiving?: { done: number; total: number } | undefined;
   savedAt?: number | undefined;
+  heldDeletes?: number;
 }
 
 export function deriveStatus(s: StatusInputs): SyncStatus {
@@ -42,6 +45,7 @@ export function deriveStatus(s: StatusInputs): SyncStatus {
     ...base,
     ...(receiving && (base.state === 'connected' || base.state === 'syncing') ? { state: 'syncing' as const, receiving } : {}),
     ...(s.savedAt !== undefined ? { savedAt: s.savedAt } : {}),
+    ...(s.heldDeletes ? { heldDeletes: s.heldDeletes } : {}),
   };
 }
 
@@ -69,6 +73,7 @@ export function sameStatus(a: SyncStatus, b: SyncStatus): boolean {
     a.reason === b.reason &&
     a.receiving?.done === b.receiving?.done &&
     a.receiving?.total === b.receiving?.total &&
-    a.savedAt === b.savedAt
+    a.savedAt === b.savedAt &&
+    a.heldDeletes === b.heldDeletes
   );
 }

@@ -7,6 +7,7 @@ export interface StatusLike {
   reason?: string;
   receiving?: { done: number; total: number };
   savedAt?: number;
+  heldDeletes?: number;
 }
 
 export interface StatusText {
@@ -27,6 +28,13 @@ export function statusText(status: StatusLike): StatusText {
   if (status.state === 'error') {
     const reason = status.reason?.trim() || 'unknown';
     return { text: `Error (${reason})`, title: `Tessera: sync stopped: ${reason}`, tone: 'error' };
+  }
+  if (status.heldDeletes) {
+    return {
+      text: `Deletes held (${status.heldDeletes})`,
+      title: `Tessera: ${status.heldDeletes} synced file(s) are missing on this device; their deletes wait for you — click to decide`,
+      tone: 'warn',
+    };
   }
   if (status.conflicts > 0) {
     return {
