@@ -106,6 +106,8 @@ export interface EngineHost {
   blobs?: (serverUrl: string, vaultId: string, token: string) => BlobClient;
   log: Logger;
   settings: TesseraSettings;
+  /** A phone or tablet: the mobile attachment cap applies (see settings.ts). */
+  mobile?: boolean;
   /** The core's WASM bytes (inlined into main.js by esbuild). */
   wasm: Uint8Array;
   /** The vault's config folder (`app.vault.configDir`); `.obsidian` when absent.

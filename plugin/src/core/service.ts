@@ -19,7 +19,7 @@ import type {
   Progress,
 } from './port';
 import { LogBuffer } from './ui/log-buffer';
-import { vaultSocketUrl, type TesseraSettings } from './ui/settings';
+import { attachmentCapMB, vaultSocketUrl, type TesseraSettings } from './ui/settings';
 
 const DISCONNECTED: SyncStatus = { state: 'disconnected', pending: 0, conflicts: 0 };
 
@@ -117,7 +117,7 @@ export class SyncService implements EnginePort {
       before.vaultId !== next.vaultId ||
       before.token !== next.token ||
       before.syncAttachments !== next.syncAttachments ||
-      before.maxAttachmentMB !== next.maxAttachmentMB ||
+      attachmentCapMB(before, !!this.host.mobile) !== attachmentCapMB(next, !!this.host.mobile) ||
       before.ignoreGlobs.join('\n') !== next.ignoreGlobs.join('\n');
     // Name and colour are read live by presence; the rest needs a new engine.
     if (rebuild && this.engine) {
@@ -205,7 +205,7 @@ export class SyncService implements EnginePort {
     const s = this.settings;
     return [
       `server: ${s.serverUrl || '-'} vault: ${s.vaultId || '-'} device: ${s.deviceName}`,
-      `token: ${s.token ? 'set' : 'missing'}; ignore: ${s.ignoreGlobs.join(', ') || '-'}; attachments: ${s.syncAttachments ? `up to ${s.maxAttachmentMB} MB` : 'off'}`,
+      `token: ${s.token ? 'set' : 'missing'}; ignore: ${s.ignoreGlobs.join(', ') || '-'}; attachments: ${s.syncAttachments ? `up to ${attachmentCapMB(s, !!this.host.mobile)} MB${this.host.mobile ? ' (mobile cap)' : ''}` : 'off'}`,
       this.engine ? this.engine.diagnostics() : `engine: not running (${this.current.state})`,
     ].join('\n');
   }
@@ -234,7 +234,7 @@ export class SyncService implements EnginePort {
         configDir: this.host.configDir ?? DEFAULT_CONFIG_DIR,
         ignoreGlobs: s.ignoreGlobs,
         syncAttachments: s.syncAttachments,
-        maxAttachmentBytes: s.maxAttachmentMB * 1024 * 1024,
+        maxAttachmentBytes: attachmentCapMB(s, !!this.host.mobile) * 1024 * 1024,
       }),
       ...(this.host.blobs ? { blobs: this.host.blobs(s.serverUrl, s.vaultId, s.token) } : {}),
     });
