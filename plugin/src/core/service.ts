@@ -78,8 +78,8 @@ export class SyncService implements EnginePort {
   conflicts(): BinaryConflict[] {
     return (this.engine?.conflicts() ?? []).map((c) => ({
       path: c.path,
-      local: { hash: c.localHash, size: c.localSize ?? 0 },
-      cloud: { hash: c.cloudHash, size: c.cloudSize ?? 0 },
+      local: { hash: c.localHash, size: c.localSize ?? 0, ...(c.localMtime !== undefined ? { mtime: c.localMtime } : {}) },
+      cloud: { hash: c.cloudHash, size: c.cloudSize ?? 0, ...(c.cloudMtime !== undefined ? { mtime: c.cloudMtime } : {}) },
     }));
   }
 

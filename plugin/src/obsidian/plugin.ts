@@ -223,7 +223,7 @@ export default class TesseraSyncPlugin extends Plugin {
       } catch (e) {
         new Notice(`Tessera: could not resolve ${path}: ${e instanceof Error ? e.message : String(e)}`);
       }
-    }).open();
+    }, this.current.deviceName).open();
   }
 
   private async copyDiagnostics(): Promise<void> {
