@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
+    /// The relay's address as devices reach it (e.g. https://sync.example.org),
+    /// for the first start's setup link and QR code.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -177,6 +181,13 @@ pub struct TokenArgs {
     /// A label for the device the token is for.
     #[arg(long)]
     pub device: Option<String>,
+    /// Print an `obsidian://tessera-setup` link and a QR code for the device
+    /// instead of the bare token (needs the relay's URL: `--url`).
+    #[arg(long, requires = "url")]
+    pub setup: bool,
+    /// The relay's address as devices reach it, e.g. https://sync.example.org.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub url: Option<String>,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,

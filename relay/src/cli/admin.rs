@@ -20,7 +20,11 @@ pub fn token(a: TokenArgs) -> anyhow::Result<()> {
         a.ttl.map(|d| d.as_secs()),
         a.device,
     )?;
-    println!("{}", token::mint(&key, &claims));
+    let minted = token::mint(&key, &claims);
+    match (&a.url, a.setup) {
+        (Some(url), true) => print!("{}", super::setup::setup_block(url, &a.vault, &minted)?),
+        _ => println!("{minted}"),
+    }
     eprintln!("token id: {} (use it to revoke)", claims.id);
     Ok(())
 }

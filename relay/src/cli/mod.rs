@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod export;
 pub mod serve;
+pub mod setup;
 
 use std::path::Path;
 use std::sync::Arc;
