@@ -2,7 +2,7 @@
 // community-plugin review read: manifest.json (id, name, version,
 // minAppVersion, description, author, isDesktopOnly), versions.json
 // (plugin version → the oldest app version it runs on) and package.json.
-// Run directly (scripts/release.sh does) or imported by the unit test.
+// Run directly (scripts/release-plugin.sh does) or imported by the unit test.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

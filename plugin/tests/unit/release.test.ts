@@ -1,6 +1,6 @@
 // What a release publishes agrees with itself: manifest.json, versions.json
 // and package.json, in the shape BRAT and the community-plugin review read
-// (scripts/release.sh refuses to package otherwise).
+// (scripts/release-plugin.sh refuses to package otherwise).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
