@@ -37,12 +37,17 @@ describe('attachments through the blob endpoints', { timeout: 600_000 }, () => {
     const [c] = b.engine.conflicts();
     assert.ok(c, 'B has a conflict');
     assert.equal(c.path, 'doc.pdf');
+    // The modal shows when each version was made.
+    assert.equal(c.localMtime, (await b.vault.stat('doc.pdf'))!.mtime);
+    assert.equal(typeof c.cloudMtime, 'number');
     assert.equal(b.engine.getStatus().conflicts, 1);
     assert.deepEqual(await b.vault.readBinary('doc.pdf'), bytes('v2 from B'), 'local version kept until resolved');
     await b.engine.resolveConflict(c.id, 'local');
     await settle([a, b]);
     assert.deepEqual(await a.vault.readBinary('doc.pdf'), bytes('v2 from B'));
-    assert.deepEqual(b.engine.getStatus(), { state: 'connected', pending: 0, conflicts: 0 });
+    const { savedAt, ...status } = b.engine.getStatus();
+    assert.deepEqual(status, { state: 'connected', pending: 0, conflicts: 0 });
+    assert.ok(savedAt !== undefined);
     await stopAll([a, b]);
   });
 });

@@ -93,6 +93,8 @@ export class Relay {
 export class TestTransport implements Transport {
   online = true;
   private readonly sockets = new Set<WebSocket>();
+  /** Sockets that stay open but carry nothing either way (a dead flow). */
+  private readonly frozen = new Set<WebSocket>();
 
   open(url: string, h: ConnectionHandlers): Connection {
     if (!this.online) {
@@ -104,7 +106,7 @@ export class TestTransport implements Transport {
     this.sockets.add(ws);
     let closed = false;
     ws.on('open', () => h.onOpen());
-    ws.on('message', (data: Buffer) => h.onMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+    ws.on('message', (data: Buffer) => !this.frozen.has(ws) && h.onMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
     const down = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
@@ -114,9 +116,17 @@ export class TestTransport implements Transport {
     ws.on('close', (code: number, reason: Buffer) => down(code, reason.toString()));
     ws.on('error', () => down(1006, 'socket error'));
     return {
-      send: (f) => ws.readyState === WebSocket.OPEN && ws.send(f),
+      send: (f) => ws.readyState === WebSocket.OPEN && !this.frozen.has(ws) && ws.send(f),
       close: (code, reason) => ws.close(code, reason),
     };
+  }
+
+  /**
+   * The open sockets go silent without closing, as after a phone slept or a
+   * NAT forgot the flow: no close event ever comes. New sockets work.
+   */
+  freeze(): void {
+    for (const ws of this.sockets) this.frozen.add(ws);
   }
 
   /** Drops every socket and refuses new ones. */

@@ -24,7 +24,7 @@ interface App {
   settings: TesseraSettings;
 }
 
-function app(vaultId: string, name: string, patch: Partial<TesseraSettings> = {}, vault = new MemoryVault()): App {
+function app(vaultId: string, name: string, patch: Partial<TesseraSettings> = {}, vault = new MemoryVault(), mobile = false): App {
   const settings = normalizeSettings(
     { serverUrl: relay.url, vaultId, token: relay.token(vaultId), deviceName: name, ...patch },
     name,
@@ -39,6 +39,7 @@ function app(vaultId: string, name: string, patch: Partial<TesseraSettings> = {}
     log: { info() {}, warn() {}, error() {} },
     settings,
     wasm: WASM,
+    mobile,
   });
   return { service, vault, store, settings };
 }
@@ -80,7 +81,9 @@ describe('the sync service the Obsidian adapter drives', { timeout: 300_000 }, (
     await Promise.all([a.service.connect(), b.service.connect()]);
     await settle([a, b]);
     assert.equal(b.vault.snapshot().get('Inbox/hello.md'), 'hello from the laptop\n');
-    assert.deepEqual(a.service.status(), { state: 'connected', pending: 0, conflicts: 0 });
+    const { savedAt, ...rest } = a.service.status();
+    assert.deepEqual(rest, { state: 'connected', pending: 0, conflicts: 0 });
+    assert.ok(savedAt !== undefined, 'the status knows everything is saved on the relay');
     await a.service.stop();
     await b.service.stop();
     assert.equal(a.service.status().state, 'disconnected');
@@ -165,6 +168,24 @@ describe('the sync service the Obsidian adapter drives', { timeout: 300_000 }, (
     assert.ok(!b.vault.snapshot().has('Shared/plan.md'), 'gone from the phone');
     await a.service.stop();
     await b.service.stop();
+  });
+
+  test('a phone applies the mobile attachment cap: a file over it stays on the laptop and is listed as skipped on the phone', async () => {
+    const vaultId = freshVaultId();
+    // 1 MB stands in for the 20 MB default; the laptop's own cap is the desktop one.
+    const laptop = app(vaultId, 'Laptop', { mobileMaxAttachmentMB: 1 });
+    const phone = app(vaultId, 'Phone', { mobileMaxAttachmentMB: 1 }, new MemoryVault(), true);
+    await laptop.vault.writeBinary('video.bin', new Uint8Array(1024 * 1024 + 1));
+    await laptop.vault.writeBinary('photo.png', new Uint8Array(1000));
+    await Promise.all([laptop.service.connect(), phone.service.connect()]);
+    await settle([laptop, phone]);
+    assert.ok(laptop.service.running!.docs.index.lookup('video.bin'), 'the laptop uploaded it (desktop cap 50 MB)');
+    assert.ok(!phone.vault.snapshot().has('video.bin'), 'the phone did not download it');
+    assert.ok(phone.vault.snapshot().has('photo.png'), 'small attachments still reach the phone');
+    assert.ok(phone.service.pendingFiles().some((f) => f.path === 'video.bin' && /1 MB limit/.test(f.detail ?? '')));
+    assert.match(phone.service.diagnostics(), /up to 1 MB \(mobile cap\)/);
+    await laptop.service.stop();
+    await phone.service.stop();
   });
 
   test('history lists the relay\'s versions newest first, and restoring one brings that text back on every device', async () => {

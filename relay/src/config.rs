@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
+    /// The relay's address as devices reach it (e.g. https://sync.example.org),
+    /// for the first start's setup link and QR code.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -211,6 +215,13 @@ pub struct TokenArgs {
     /// (`"Inbox/,Journal/"`); write tokens only. Without it: the whole vault.
     #[arg(long, value_parser = parse_paths)]
     pub paths: Option<WritePaths>,
+    /// Print an `obsidian://tessera-setup` link and a QR code for the device
+    /// instead of the bare token (needs the relay's URL: `--public-url`).
+    #[arg(long, requires = "public_url")]
+    pub setup: bool,
+    /// The relay's address as devices reach it, e.g. https://sync.example.org.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -61,6 +61,11 @@ export interface EnginePort {
   /** Fetches every file of the vault from the relay. */
   downloadVault(onProgress: (p: Progress) => void): Promise<void>;
 
+  /** Files a start-up scan found missing, their deletes held (too many to be ordinary). */
+  heldDeletes(): string[];
+  /** `delete`: sync the deletes of files still missing; `restore`: write them back. */
+  resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void>;
+
   history(path: string): Promise<NoteVersion[]>;
   /** Brings a version back as a new edit (synced like any other edit). */
   restore(path: string, versionId: string): Promise<void>;
@@ -83,6 +88,10 @@ export interface EnginePort {
 
   /** The plugin unloads: close sockets, flush the local store. */
   stop(): Promise<void>;
+  /** The app is visible again or the network came back: reconnect at once / check the socket. */
+  wake(): void;
+  /** The app goes to the background: write everything known to the local store now. */
+  flush(): Promise<void>;
 }
 
 /** Everything the host hands the engine at start. */
@@ -97,6 +106,8 @@ export interface EngineHost {
   blobs?: (serverUrl: string, vaultId: string, token: string) => BlobClient;
   log: Logger;
   settings: TesseraSettings;
+  /** A phone or tablet: the mobile attachment cap applies (see settings.ts). */
+  mobile?: boolean;
   /** The core's WASM bytes (inlined into main.js by esbuild). */
   wasm: Uint8Array;
   /** The vault's config folder (`app.vault.configDir`); `.obsidian` when absent.

@@ -4,7 +4,7 @@
 // when those change. Host-neutral, so the Node tests drive exactly what
 // Obsidian runs; src/obsidian only supplies the ports.
 import type { NoteSession } from './contract';
-import { blake3Hex, initCore } from './engine/core';
+import { blake3Hex, initCoreAsync } from './engine/core';
 import { SyncEngine } from './engine/engine';
 import { DEFAULT_CONFIG_DIR, SyncFilter } from './engine/filter';
 import type { LocalStore, Logger } from './engine/ports';
@@ -19,7 +19,7 @@ import type {
   Progress,
 } from './port';
 import { LogBuffer } from './ui/log-buffer';
-import { NOT_SET_UP, vaultSocketUrl, type TesseraSettings } from './ui/settings';
+import { attachmentCapMB, NOT_SET_UP, vaultSocketUrl, type TesseraSettings } from './ui/settings';
 
 const DISCONNECTED: SyncStatus = { state: 'disconnected', pending: 0, conflicts: 0 };
 
@@ -36,8 +36,12 @@ export class SyncService implements EnginePort {
   /** Connect was asked for while the settings were incomplete: start once they are. */
   private awaitingConfig = false;
 
+  /** The core's WASM, compiled asynchronously: the host's UI loads meanwhile. */
+  private readonly core: Promise<void>;
+
   constructor(private readonly host: EngineHost) {
-    initCore(host.wasm);
+    this.core = initCoreAsync(host.wasm);
+    this.core.catch(() => {});
     this.settings = host.settings;
     this.log.setLevel(host.settings.logLevel);
     const line = (level: 'info' | 'warn' | 'error') => (m: string) => {
@@ -76,8 +80,8 @@ export class SyncService implements EnginePort {
   conflicts(): BinaryConflict[] {
     return (this.engine?.conflicts() ?? []).map((c) => ({
       path: c.path,
-      local: { hash: c.localHash, size: c.localSize ?? 0 },
-      cloud: { hash: c.cloudHash, size: c.cloudSize ?? 0 },
+      local: { hash: c.localHash, size: c.localSize ?? 0, ...(c.localMtime !== undefined ? { mtime: c.localMtime } : {}) },
+      cloud: { hash: c.cloudHash, size: c.cloudSize ?? 0, ...(c.cloudMtime !== undefined ? { mtime: c.cloudMtime } : {}) },
     }));
   }
 
@@ -115,7 +119,7 @@ export class SyncService implements EnginePort {
       before.vaultId !== next.vaultId ||
       before.token !== next.token ||
       before.syncAttachments !== next.syncAttachments ||
-      before.maxAttachmentMB !== next.maxAttachmentMB ||
+      attachmentCapMB(before, !!this.host.mobile) !== attachmentCapMB(next, !!this.host.mobile) ||
       before.ignoreGlobs.join('\n') !== next.ignoreGlobs.join('\n');
     // Name and colour are read live by presence; the rest needs a new engine.
     if (rebuild && this.engine) {
@@ -135,7 +139,23 @@ export class SyncService implements EnginePort {
     await this.serially(() => this.stopEngine());
   }
 
+  wake(): void {
+    this.engine?.wake();
+  }
+
+  async flush(): Promise<void> {
+    await this.engine?.flush();
+  }
+
   // ---- whole vault, history, conflicts --------------------------------------
+
+  heldDeletes(): string[] {
+    return this.engine?.heldDeletes() ?? [];
+  }
+
+  async resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void> {
+    await this.need().resolveHeldDeletes(choice);
+  }
 
   async uploadVault(onProgress: (p: Progress) => void): Promise<void> {
     await this.need().uploadEntireVault((done, total) => onProgress({ done, total }));
@@ -192,7 +212,7 @@ export class SyncService implements EnginePort {
     const s = this.settings;
     return [
       `server: ${s.serverUrl || '-'} vault: ${s.vaultId || '-'} device: ${s.deviceName}`,
-      `token: ${s.token ? 'set' : 'missing'}; ignore: ${s.ignoreGlobs.join(', ') || '-'}; attachments: ${s.syncAttachments ? `up to ${s.maxAttachmentMB} MB` : 'off'}`,
+      `token: ${s.token ? 'set' : 'missing'}; ignore: ${s.ignoreGlobs.join(', ') || '-'}; attachments: ${s.syncAttachments ? `up to ${attachmentCapMB(s, !!this.host.mobile)} MB${this.host.mobile ? ' (mobile cap)' : ''}` : 'off'}`,
       this.engine ? this.engine.diagnostics() : `engine: not running (${this.current.state})`,
     ].join('\n');
   }
@@ -200,6 +220,7 @@ export class SyncService implements EnginePort {
   // ---- engine life cycle ---------------------------------------------------------
 
   private async startEngine(): Promise<void> {
+    await this.core;
     const s = this.settings;
     this.awaitingConfig = !vaultSocketUrl(s);
     if (this.awaitingConfig) {
@@ -221,7 +242,7 @@ export class SyncService implements EnginePort {
         configDir: this.host.configDir ?? DEFAULT_CONFIG_DIR,
         ignoreGlobs: s.ignoreGlobs,
         syncAttachments: s.syncAttachments,
-        maxAttachmentBytes: s.maxAttachmentMB * 1024 * 1024,
+        maxAttachmentBytes: attachmentCapMB(s, !!this.host.mobile) * 1024 * 1024,
       }),
       ...(this.host.blobs ? { blobs: this.host.blobs(s.serverUrl, s.vaultId, s.token) } : {}),
     });

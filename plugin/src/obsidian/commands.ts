@@ -9,6 +9,7 @@ export interface CommandHost {
   engine(): EnginePort;
   showStatus(): Promise<void>;
   resolveConflicts(): void;
+  decideHeldDeletes(): void;
   copyDiagnostics(): Promise<void>;
 }
 
@@ -42,6 +43,15 @@ export function registerCommands(plugin: Plugin, host: CommandHost): void {
   plugin.addCommand({ id: 'reconnect', name: 'Reconnect', callback: () => void host.engine().reconnect().catch(report('reconnect')) });
   plugin.addCommand({ id: 'show-status', name: 'Show sync status', callback: () => void host.showStatus() });
   plugin.addCommand({ id: 'resolve-conflicts', name: 'Resolve conflicts', callback: () => host.resolveConflicts() });
+  plugin.addCommand({
+    id: 'missing-files',
+    name: 'Decide about missing files (held deletes)',
+    checkCallback: (checking) => {
+      if (host.engine().heldDeletes().length === 0) return false;
+      if (!checking) host.decideHeldDeletes();
+      return true;
+    },
+  });
   plugin.addCommand({
     id: 'upload-vault',
     name: 'Upload entire vault',

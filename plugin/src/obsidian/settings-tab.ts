@@ -80,6 +80,16 @@ export class TesseraSettingTab extends PluginSettingTab {
           if (Number.isFinite(n) && n > 0) void this.host.update({ maxAttachmentMB: n });
         });
       });
+    new Setting(containerEl)
+      .setName('Largest attachment on phones and tablets (MB)')
+      .setDesc('Obsidian mobile passes whole files through memory as text; Android apps have run out of memory at 35–80 MB.')
+      .addText((t) => {
+        t.inputEl.type = 'number';
+        t.setValue(String(s.mobileMaxAttachmentMB)).onChange((v) => {
+          const n = Number(v);
+          if (Number.isFinite(n) && n > 0) void this.host.update({ mobileMaxAttachmentMB: n });
+        });
+      });
 
     new Setting(containerEl).setName('Diagnostics').setHeading();
     new Setting(containerEl)

@@ -12,6 +12,7 @@ export class StatusView extends ItemView {
     leaf: WorkspaceLeaf,
     private readonly engine: () => EnginePort,
     private readonly resolve: (path: string) => void,
+    private readonly decideHeld: () => void = () => {},
   ) {
     super(leaf);
   }
@@ -44,6 +45,13 @@ export class StatusView extends ItemView {
     root.addClass('tessera-status-view');
     const status = statusText(engine.status());
     root.createEl('h4', { text: status.text, attr: { title: status.title } });
+    // Mobile has no tooltips: the explanation is written out.
+    root.createEl('p', { text: status.title.replace(/^Tessera: /, ''), cls: 'tessera-muted' });
+    const held = engine.heldDeletes();
+    if (held.length > 0) {
+      root.createEl('h5', { text: `Missing files (${held.length})` });
+      root.createEl('button', { text: 'Decide…' }).addEventListener('click', () => this.decideHeld());
+    }
 
     const conflicts = engine.conflicts();
     root.createEl('h5', { text: `Conflicts (${conflicts.length})` });

@@ -62,3 +62,31 @@ test('the vault socket URL follows the server URL’s scheme and escapes the tok
   assert.equal(vaultSocketUrl({ serverUrl: 'ftp://x', vaultId: 'v', token: 't' }), undefined);
   assert.equal(vaultSocketUrl({ serverUrl: '', vaultId: 'v', token: 't' }), undefined);
 });
+
+test('"All changes saved" with the time only once the relay stored everything; "Receiving n of m" while a round runs', async () => {
+  const { clockTime } = await import('../../src/core/ui/status-text.ts');
+  const at = new Date(2026, 0, 2, 9, 5).getTime();
+  assert.equal(clockTime(at), '09:05');
+  const saved = statusText({ state: 'connected', pending: 0, conflicts: 0, savedAt: at });
+  assert.equal(saved.text, 'All changes saved · 09:05');
+  assert.match(saved.title, /all changes saved to the relay · last synced 09:05; safe to close/);
+  assert.equal(statusText({ state: 'connected', pending: 1, conflicts: 0, savedAt: at }).text, 'Syncing (1 pending)');
+  assert.equal(
+    statusText({ state: 'syncing', pending: 0, conflicts: 0, receiving: { done: 3, total: 40 }, savedAt: at }).text,
+    'Receiving 3 of 40',
+  );
+  assert.match(statusText({ state: 'offline', pending: 2, conflicts: 0, savedAt: at }).title, /last synced 09:05/);
+});
+
+test('held deletes outrank conflicts: the user must decide before anything is deleted', () => {
+  assert.equal(statusText({ state: 'connected', pending: 0, conflicts: 2, heldDeletes: 16 }).text, 'Deletes held (16)');
+});
+
+test('phones and tablets get their own, lower attachment cap (20 MB by default)', async () => {
+  const { attachmentCapMB } = await import('../../src/core/ui/settings.ts');
+  const s = normalizeSettings({ maxAttachmentMB: 50 }, 'Phone');
+  assert.equal(s.mobileMaxAttachmentMB, 20);
+  assert.equal(attachmentCapMB(s, true), 20);
+  assert.equal(attachmentCapMB(s, false), 50);
+  assert.equal(normalizeSettings({ mobileMaxAttachmentMB: 'x' }, 'P').mobileMaxAttachmentMB, 20);
+});

@@ -24,7 +24,11 @@ pub fn token(a: TokenArgs) -> anyhow::Result<()> {
         Some(paths) => claims.with_paths(paths)?,
         None => claims,
     };
-    println!("{}", token::mint(&key, &claims));
+    let minted = token::mint(&key, &claims);
+    match (&a.public_url, a.setup) {
+        (Some(url), true) => print!("{}", super::setup::setup_block(url, &a.vault, &minted)?),
+        _ => println!("{minted}"),
+    }
     eprintln!("token id: {} (use it to revoke)", claims.id);
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod backup;
 pub mod export;
 pub mod serve;
+pub mod setup;
 pub mod tokens;
 pub mod vault;
 

@@ -185,5 +185,19 @@ fn print_first_start(args: &ServeArgs, key: &TokenKey) -> anyhow::Result<()> {
         secret = args.common.data.join("secret").display(),
         addr = args.listen,
     );
+    // A phone reaches the relay by this machine's address, not 0.0.0.0: the
+    // link uses TESSERA_PUBLIC_URL when set.
+    let url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    println!("{}", super::setup::setup_block(&url, "default", &write)?);
+    if args.public_url.is_none() {
+        println!(
+            "(The link uses http://{}; set TESSERA_PUBLIC_URL to the address your devices reach, then run\n \
+             tessera-relay token --vault default --device phone --setup --public-url <that address>.)\n",
+            args.listen
+        );
+    }
     Ok(())
 }

@@ -18,6 +18,9 @@ export interface BinaryConflict {
   /** Bytes, when known (for the Keep local / Use cloud choice). */
   localSize?: number;
   cloudSize?: number;
+  /** Modification times (ms since the epoch): this device's file, and the index entry's. */
+  localMtime?: number;
+  cloudMtime?: number;
 }
 
 /** What the attachments borrow from the DiskMirror. */
@@ -157,7 +160,8 @@ export class Attachments {
     }
     this.meta.placed[e.id] = e.path;
     if (this.meta.disk[e.path] === e.hash) return;
-    if (await this.vault.stat(e.path)) {
+    const stat = await this.vault.stat(e.path);
+    if (stat) {
       const bytes = await this.vault.readBinary(e.path);
       const local = blake3Hex(bytes);
       if (local === e.hash) {
@@ -172,7 +176,9 @@ export class Attachments {
           localHash: local,
           cloudHash: e.hash,
           localSize: bytes.length,
+          localMtime: stat.mtime,
           ...(e.size !== undefined ? { cloudSize: e.size } : {}),
+          ...(e.mtime !== undefined ? { cloudMtime: e.mtime } : {}),
         });
         this.dirty.delete(e.path);
         return;

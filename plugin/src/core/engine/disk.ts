@@ -29,6 +29,13 @@ const RECONCILE_DELAY_MS = 20;
  * window it stays a rename and keeps the note's identity and history (issue 12.6).
  */
 export const RENAME_WINDOW_MS = 2000;
+/**
+ * A start-up scan that misses this many synced files, and this share of
+ * them, holds the deletes for the user: an iCloud eviction or a slow mount
+ * looks like a mass delete, and syncing it would delete the notes everywhere.
+ */
+export const MASS_DELETE_MIN = 10;
+export const MASS_DELETE_SHARE = 0.2;
 
 export const isNotePath = (path: string) => NOTE_EXT.test(path);
 const hashText = (text: string) => blake3Hex(enc.encode(text));
@@ -65,6 +72,8 @@ export class DiskMirror {
   private reconcileTimer: Timer | undefined;
   /** note id → a delete waiting RENAME_WINDOW_MS for a create of the same text. */
   private readonly pendingDeletes = new Map<string, { path: string; hash: string; timer: Timer }>();
+  /** Deletes the start-up scan found but holds for the user: id → path. */
+  private held = new Map<string, string>();
 
   constructor(
     private readonly engine: SyncEngine,
@@ -243,13 +252,56 @@ export class DiskMirror {
     const present = new Set(files.map((f) => f.path));
     for (const f of files) await this.importPath(f.path);
     // Files deleted while the app was closed.
+    const missing: [string, string][] = [];
+    let tracked = 0;
     for (const [id, path] of Object.entries(this.meta.placed)) {
       const e = this.index.get(id);
-      if (e && !e.deleted && !present.has(path) && this.meta.disk[path] !== undefined) {
-        this.deleteEntry(id, path);
-      }
+      if (!e || e.deleted || this.meta.disk[path] === undefined) continue;
+      tracked++;
+      if (!present.has(path)) missing.push([id, path]);
     }
+    if (missing.length > MASS_DELETE_MIN && missing.length > tracked * MASS_DELETE_SHARE) {
+      this.held = new Map(missing);
+      this.log.warn(`${missing.length} of ${tracked} synced files are missing at start-up: deletes held until the user decides`);
+      this.engine.updateStatus();
+    } else for (const [id, path] of missing) this.deleteEntry(id, path);
     await this.engine.meta.save();
+  }
+
+  /** Paths the start-up scan found missing and holds (see MASS_DELETE_MIN). */
+  heldDeletes(): string[] {
+    return [...this.held.values()];
+  }
+
+  /**
+   * The user's answer about held deletes: `delete` syncs the deletes of files
+   * still missing; `restore` writes them back from the synced state. Files
+   * that came back meanwhile (the mount was only slow) are left as they are.
+   */
+  resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void> {
+    const held = this.held;
+    this.held = new Map();
+    return new Promise((resolve, reject) =>
+      this.run(async () => {
+        try {
+          for (const [id, path] of held) {
+            if (await this.vault.stat(path)) continue;
+            if (this.meta.placed[id] !== path) continue;
+            if (choice === 'delete') this.deleteEntry(id, path);
+            else {
+              delete this.meta.disk[path];
+              this.diskText.delete(path);
+            }
+          }
+          if (choice === 'restore') await this.reconcile();
+          await this.engine.meta.save();
+          this.engine.updateStatus();
+          resolve();
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      }),
+    );
   }
 
   /** Takes the file at `path` into the CRDTs (a create or an edit). */

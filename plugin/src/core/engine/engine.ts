@@ -41,6 +41,8 @@ export interface EngineOptions {
   filter?: SyncFilter;
   /** Presence renewal and the safety-net change poll (default 15 s). */
   renewMs?: number;
+  /** Silence on an open socket after which it is dropped (default link.SILENT_MS). */
+  silentMs?: number;
 }
 
 export interface FileState {
@@ -71,7 +73,10 @@ export class SyncEngine {
   private readonly subscribed = new Set<string>();
   private readonly stepped = new Set<string>();
   private readonly flow: Flow;
-  private round: { epoch: string; cursor: number; waiting: Set<string> } | undefined;
+  private round: { epoch: string; cursor: number; waiting: Set<string>; total?: number } | undefined;
+  /** See SyncStatus.savedAt; set on each move into quiet. */
+  private savedAt: number | undefined;
+  private wasQuiet = false;
   /** Cursor stores in progress (see commitCursor), chained so they land in order. */
   private commits: Promise<void> = Promise.resolve();
   private committing = 0;
@@ -102,7 +107,8 @@ export class SyncEngine {
       onUp: () => this.log.info('connected'),
       onFrame: (f) => this.enqueue(() => this.onFrame(f)),
       onDown: (code, reason, opened) => this.onDown(code, reason, opened),
-    });
+      probe: () => this.askChanges(),
+    }, Math.random, opts.silentMs);
   }
 
   // ---- lifecycle -------------------------------------------------------
@@ -146,6 +152,22 @@ export class SyncEngine {
 
   reconnect(): void {
     this.link.reconnect();
+  }
+
+  /** The app is visible again or the network came back: reconnect now, or check the socket lives. */
+  wake(): void {
+    this.link.wake();
+  }
+
+  /**
+   * The app goes to the background (a phone may kill it there without
+   * another event): everything known is written to the local store now.
+   * The outbox stores each update before it counts as made; this writes the
+   * documents and the cursor record behind it.
+   */
+  async flush(): Promise<void> {
+    await this.docs.persistNow();
+    await this.meta.flush();
   }
 
   /** Asks the relay what changed and resolves once everything known is exchanged and durable. */
@@ -270,6 +292,15 @@ export class SyncEngine {
     this.updateStatus();
   }
 
+  /** Files the start-up scan found missing, their deletes held for the user. */
+  heldDeletes(): string[] {
+    return this.disk.heldDeletes();
+  }
+
+  resolveHeldDeletes(choice: 'delete' | 'restore'): Promise<void> {
+    return this.disk.resolveHeldDeletes(choice);
+  }
+
   async uploadEntireVault(progress: (done: number, total: number) => void = () => {}): Promise<void> {
     await this.disk.uploadAll(progress);
     if (this.link.connected) await this.syncNow();
@@ -328,12 +359,20 @@ export class SyncEngine {
   }
 
   updateStatus(): void {
+    // Refused changes are not stored anywhere but here: never "saved".
+    const quiet = this.quiet() && this.outbox.rejectedCount() === 0;
+    if (quiet && !this.wasQuiet) this.savedAt = this.opts.clock.now();
+    this.wasQuiet = quiet;
+    const r = this.round;
     const next = deriveStatus({
+      receiving: r?.total ? { done: r.total - r.waiting.size, total: r.total } : undefined,
+      savedAt: this.savedAt,
       connected: this.link.connected && this.scope !== '',
       scope: this.scope,
       pending: this.outbox.unsettledCount(),
       refused: this.outbox.rejectedCount(),
       conflicts: this.disk.conflicts().length,
+      heldDeletes: this.disk.heldDeletes().length,
       error: this.lastError,
     });
     if (!sameStatus(next, this.status)) {
@@ -439,7 +478,7 @@ export class SyncEngine {
       if (doc !== INDEX) await this.docs.note(doc);
       if (this.subscribe(doc, true) || !this.synced.has(doc)) waiting.add(doc);
     }
-    this.round = { epoch, cursor, waiting };
+    this.round = { epoch, cursor, waiting, total: waiting.size };
     this.roundDone('');
   }
 
@@ -476,7 +515,7 @@ export class SyncEngine {
       .catch((e) => this.log.warn(`storing the change cursor failed: ${String(e)}`))
       .finally(() => {
         this.committing--;
-        this.checkWaiters();
+        this.updateStatus();
       });
   }
 
@@ -603,12 +642,16 @@ export class SyncEngine {
       if (this.link.connected) for (const [, [s]] of this.sessions) s?.presence.announce();
       // The relay announces changes to docs this socket does not follow; asking
       // now and then also covers a lost announcement (one small frame).
-      if (this.link.connected && this.scope && !this.round) {
-        this.round = { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
-        this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
-      }
+      if (!this.round) this.askChanges();
       this.renew();
     }, this.opts.renewMs ?? RENEW_MS);
+  }
+
+  /** A change poll: the relay answers it with a `changes` frame (also the watchdog's probe). */
+  private askChanges(): void {
+    if (!this.link.connected || !this.scope) return;
+    this.round = this.round ?? { epoch: '', cursor: 0, waiting: new Set(['?changes']) };
+    this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
   }
 
   private wsUrl(): string {

@@ -8,7 +8,19 @@ export interface LinkHandlers {
   onFrame(frame: Uint8Array): void;
   /** `opened`: false when the socket never opened (refused or unreachable). */
   onDown(code: number, reason: string, opened: boolean): void;
+  /** Send something the relay answers (the watchdog heard nothing for a while). */
+  probe?(): void;
 }
+
+/**
+ * A socket can die without a close event (a phone that slept, a NAT that
+ * forgot the flow, Wi-Fi to cellular): it then shows "Connected" for minutes.
+ * The engine hears from the relay at least every renewal period (its change
+ * poll is answered), so silence this long means the socket is dead.
+ */
+export const SILENT_MS = 45_000;
+/** After a wake-up (app visible again, network back) the relay must answer this soon. */
+export const WAKE_MS = 5_000;
 
 const BASE_MS = 500;
 const MAX_MS = 30_000;
@@ -21,6 +33,11 @@ export class Link {
   private attempt = 0;
   private timer: Timer | undefined;
   private stopped = true;
+  private heardAt = 0;
+  private watch: Timer | undefined;
+  /** The time by which the relay must have spoken since `probedAt`, or the socket is dropped. */
+  private deadline: number | undefined;
+  private probedAt = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -29,6 +46,7 @@ export class Link {
     private readonly log: Logger,
     private readonly handlers: LinkHandlers,
     private readonly random: () => number = Math.random,
+    private readonly silentMs: number = SILENT_MS,
   ) {}
 
   get connected(): boolean {
@@ -42,6 +60,8 @@ export class Link {
 
   stop(): void {
     this.stopped = true;
+    this.watch?.cancel();
+    this.watch = undefined;
     this.timer?.cancel();
     this.timer = undefined;
     const c = this.conn;
@@ -62,6 +82,21 @@ export class Link {
     this.start();
   }
 
+  /**
+   * The app came back (visible again, network online): dial at once when
+   * down; when up, probe and drop the socket unless the relay answers soon.
+   */
+  wake(): void {
+    if (this.stopped) return;
+    if (!this.conn) {
+      this.timer?.cancel();
+      this.attempt = 0;
+      this.open();
+      return;
+    }
+    if (this.up) this.probe(Math.min(WAKE_MS, this.silentMs));
+  }
+
   send(frame: Uint8Array): boolean {
     if (!this.up || !this.conn) return false;
     this.conn.send(frame);
@@ -77,13 +112,19 @@ export class Link {
         if (this.conn !== conn) return;
         this.up = true;
         this.attempt = 0;
+        this.heard();
+        this.watchdog();
         this.handlers.onUp();
       },
       onMessage: (frame) => {
-        if (this.conn === conn) this.handlers.onFrame(frame);
+        if (this.conn !== conn) return;
+        this.heard();
+        this.handlers.onFrame(frame);
       },
       onClose: (code, reason) => {
         if (this.conn !== conn) return;
+        this.watch?.cancel();
+        this.watch = undefined;
         const wasUp = this.up;
         this.conn = undefined;
         this.up = false;
@@ -94,6 +135,48 @@ export class Link {
       },
     });
     this.conn = conn;
+  }
+
+  private heard(): void {
+    this.heardAt = this.clock.now();
+    this.deadline = undefined;
+  }
+
+  private probe(within: number): void {
+    this.probedAt = this.clock.now();
+    this.deadline = this.probedAt + within;
+    this.handlers.probe?.();
+    this.watchdog(within);
+  }
+
+  /** Checks for silence; half the limit without a frame sends a probe, the whole limit (or a missed probe) drops the socket. */
+  private watchdog(next = this.silentMs / 2): void {
+    this.watch?.cancel();
+    this.watch = this.clock.setTimeout(() => {
+      this.watch = undefined;
+      if (!this.up || !this.conn) return;
+      const now = this.clock.now();
+      if ((this.deadline !== undefined && now >= this.deadline) || now - this.heardAt >= this.silentMs) return this.dropSilent();
+      if (this.deadline === undefined && now - this.heardAt >= this.silentMs / 2) return this.probe(this.silentMs / 2);
+      this.watchdog(this.deadline !== undefined ? this.deadline - now : this.silentMs / 2);
+    }, Math.max(1, next));
+  }
+
+  /** A dead socket may never report its close: close it ourselves and dial again. */
+  private dropSilent(): void {
+    const c = this.conn;
+    this.conn = undefined;
+    this.up = false;
+    this.deadline = undefined;
+    this.log.warn('no answer from the relay: dropping the socket and reconnecting');
+    try {
+      c?.close(4000, 'no answer from the relay');
+    } catch {
+      // already gone
+    }
+    this.handlers.onDown(1006, 'no answer from the relay', true);
+    this.attempt = 0;
+    this.schedule(false);
   }
 
   private schedule(slow: boolean): void {

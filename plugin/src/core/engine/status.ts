@@ -13,6 +13,16 @@ export interface SyncStatus {
   conflicts: number;
   /** For `error` (and `read-only`): why, for a human. */
   reason?: string;
+  /** Inbound work of the current round: docs the relay announced, and how many arrived. */
+  receiving?: { done: number; total: number };
+  /**
+   * When this device last knew that every local change was durably stored on
+   * the relay (each update acknowledged after the relay's store) and every
+   * announced change had arrived: "safe to close". Kept while later work runs.
+   */
+  savedAt?: number;
+  /** Missing files whose deletes wait for the user (a start-up scan saw too few files). */
+  heldDeletes?: number;
 }
 
 export interface StatusInputs {
@@ -23,9 +33,23 @@ export interface StatusInputs {
   conflicts: number;
   /** A refusal that is not about scope, or the last close when it was the relay saying no. */
   error: string | undefined;
+  receiving?: { done: number; total: number } | undefined;
+  savedAt?: number | undefined;
+  heldDeletes?: number;
 }
 
 export function deriveStatus(s: StatusInputs): SyncStatus {
+  const base = deriveState(s);
+  const receiving = s.connected && s.receiving && s.receiving.done < s.receiving.total ? s.receiving : undefined;
+  return {
+    ...base,
+    ...(receiving && (base.state === 'connected' || base.state === 'syncing') ? { state: 'syncing' as const, receiving } : {}),
+    ...(s.savedAt !== undefined ? { savedAt: s.savedAt } : {}),
+    ...(s.heldDeletes ? { heldDeletes: s.heldDeletes } : {}),
+  };
+}
+
+function deriveState(s: StatusInputs): SyncStatus {
   const conflicts = s.conflicts;
   if (s.error) return { state: 'error', pending: s.pending + s.refused, conflicts, reason: s.error };
   if (s.connected && s.scope === 'read') {
@@ -42,5 +66,14 @@ export function deriveStatus(s: StatusInputs): SyncStatus {
 }
 
 export function sameStatus(a: SyncStatus, b: SyncStatus): boolean {
-  return a.state === b.state && a.pending === b.pending && a.conflicts === b.conflicts && a.reason === b.reason;
+  return (
+    a.state === b.state &&
+    a.pending === b.pending &&
+    a.conflicts === b.conflicts &&
+    a.reason === b.reason &&
+    a.receiving?.done === b.receiving?.done &&
+    a.receiving?.total === b.receiving?.total &&
+    a.savedAt === b.savedAt &&
+    a.heldDeletes === b.heldDeletes
+  );
 }

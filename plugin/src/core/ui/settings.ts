@@ -13,8 +13,14 @@ export interface TesseraSettings {
   ignoreGlobs: string[];
   /** Sync attachments (non-Markdown files) at all. */
   syncAttachments: boolean;
-  /** Largest attachment synced, in megabytes. */
+  /** Largest attachment synced, in megabytes (desktop). */
   maxAttachmentMB: number;
+  /**
+   * Largest attachment synced on a phone or tablet. Obsidian's requestUrl
+   * carries whole bodies base64-encoded over the mobile bridge, and Android
+   * runs out of memory at 35–80 MB (Remotely Save #182, #265, #841).
+   */
+  mobileMaxAttachmentMB: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Connect on start-up (false after the user pressed Disconnect). */
   connectOnStart: boolean;
@@ -29,6 +35,7 @@ export const DEFAULT_SETTINGS: Readonly<TesseraSettings> = {
   ignoreGlobs: ['.obsidian/**', '.trash/**'],
   syncAttachments: true,
   maxAttachmentMB: 50,
+  mobileMaxAttachmentMB: 20,
   logLevel: 'info',
   connectOnStart: true,
 };
@@ -42,6 +49,7 @@ export function normalizeSettings(stored: unknown, fallbackDeviceName: string): 
     typeof s[key] === 'string' ? (s[key] as string).trim() : fallback;
   const color = str('cursorColor', DEFAULT_SETTINGS.cursorColor);
   const max = Number(s.maxAttachmentMB);
+  const mobileMax = Number(s.mobileMaxAttachmentMB);
   const level = s.logLevel;
   return {
     serverUrl: str('serverUrl', DEFAULT_SETTINGS.serverUrl).replace(/\/+$/, ''),
@@ -54,9 +62,16 @@ export function normalizeSettings(stored: unknown, fallbackDeviceName: string): 
       : [...DEFAULT_SETTINGS.ignoreGlobs],
     syncAttachments: typeof s.syncAttachments === 'boolean' ? s.syncAttachments : DEFAULT_SETTINGS.syncAttachments,
     maxAttachmentMB: Number.isFinite(max) && max > 0 ? Math.min(max, 1024) : DEFAULT_SETTINGS.maxAttachmentMB,
+    mobileMaxAttachmentMB:
+      Number.isFinite(mobileMax) && mobileMax > 0 ? Math.min(mobileMax, 1024) : DEFAULT_SETTINGS.mobileMaxAttachmentMB,
     logLevel: LOG_LEVELS.includes(level as never) ? (level as TesseraSettings['logLevel']) : DEFAULT_SETTINGS.logLevel,
     connectOnStart: typeof s.connectOnStart === 'boolean' ? s.connectOnStart : DEFAULT_SETTINGS.connectOnStart,
   };
+}
+
+/** The attachment cap this device applies: the mobile one on a phone or tablet. */
+export function attachmentCapMB(settings: Pick<TesseraSettings, 'maxAttachmentMB' | 'mobileMaxAttachmentMB'>, mobile: boolean): number {
+  return mobile ? settings.mobileMaxAttachmentMB : settings.maxAttachmentMB;
 }
 
 /** The settings text area's lines → glob list (blank lines and # comments dropped). */

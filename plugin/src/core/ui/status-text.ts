@@ -5,6 +5,9 @@ export interface StatusLike {
   pending: number;
   conflicts: number;
   reason?: string;
+  receiving?: { done: number; total: number };
+  savedAt?: number;
+  heldDeletes?: number;
 }
 
 export interface StatusText {
@@ -21,9 +24,17 @@ export interface StatusText {
  */
 export function statusText(status: StatusLike): StatusText {
   const pending = status.pending > 0 ? ` (${status.pending} pending)` : '';
+  const last = status.savedAt !== undefined ? ` · last synced ${clockTime(status.savedAt)}` : '';
   if (status.state === 'error') {
     const reason = status.reason?.trim() || 'unknown';
     return { text: `Error (${reason})`, title: `Tessera: sync stopped: ${reason}`, tone: 'error' };
+  }
+  if (status.heldDeletes) {
+    return {
+      text: `Deletes held (${status.heldDeletes})`,
+      title: `Tessera: ${status.heldDeletes} synced file(s) are missing on this device; their deletes wait for you — click to decide`,
+      tone: 'warn',
+    };
   }
   if (status.conflicts > 0) {
     return {
@@ -40,15 +51,29 @@ export function statusText(status: StatusLike): StatusText {
         tone: 'warn',
       };
     case 'offline':
-      return { text: `Offline${pending}`, title: 'Tessera: not connected; changes are kept and sent on reconnect', tone: 'warn' };
+      return { text: `Offline${pending}`, title: `Tessera: not connected; changes are kept and sent on reconnect${last}`, tone: 'warn' };
     case 'disconnected':
       return { text: `Disconnected${pending}`, title: 'Tessera: sync is switched off in the settings', tone: 'warn' };
     case 'syncing':
-      return { text: `Syncing${pending}`, title: 'Tessera: sending and receiving changes', tone: 'busy' };
-    case 'connected':
-      return status.pending > 0
-        ? { text: `Syncing${pending}`, title: 'Tessera: waiting for the relay to store changes', tone: 'busy' }
-        : { text: 'Connected', title: 'Tessera: every change is stored on the relay', tone: 'ok' };
+    case 'connected': {
+      const r = status.receiving;
+      if (r && r.done < r.total) {
+        return { text: `Receiving ${r.done} of ${r.total}${pending}`, title: `Tessera: receiving changes from the relay${last}`, tone: 'busy' };
+      }
+      if (status.pending > 0 || status.state === 'syncing') {
+        return { text: `Syncing${pending}`, title: `Tessera: waiting for the relay to store changes; do not close yet${last}`, tone: 'busy' };
+      }
+      // Only the relay's durable acks make this true: every update was
+      // acknowledged after the relay stored it, and nothing is waiting.
+      if (status.savedAt !== undefined) {
+        return {
+          text: `All changes saved · ${clockTime(status.savedAt)}`,
+          title: `Tessera: all changes saved to the relay${last}; safe to close`,
+          tone: 'ok',
+        };
+      }
+      return { text: 'Connected', title: 'Tessera: connected; checking for changes', tone: 'ok' };
+    }
   }
 }
 
@@ -57,4 +82,11 @@ export function progressText(verb: string, p: { done: number; total: number; pat
   const total = Math.max(p.total, p.done);
   const percent = total > 0 ? Math.floor((p.done / total) * 100) : 100;
   return `Tessera: ${verb} ${p.done} / ${total} (${percent}%)${p.path ? ` — ${p.path}` : ''}`;
+}
+
+/** 24-hour local "HH:MM", independent of the locale. */
+export function clockTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}`;
 }

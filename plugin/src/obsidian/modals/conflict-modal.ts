@@ -8,6 +8,7 @@ export class ConflictModal extends Modal {
     app: App,
     private readonly conflict: BinaryConflict,
     private readonly choose: (keep: 'local' | 'cloud') => Promise<void>,
+    private readonly deviceName = 'this device',
   ) {
     super(app);
   }
@@ -18,9 +19,9 @@ export class ConflictModal extends Modal {
     contentEl.createEl('p', { text: conflict.path });
     const describe = (v: { size: number; mtime?: number }): string =>
       `${formatSize(v.size)}${v.mtime ? `, modified ${new Date(v.mtime).toLocaleString()}` : ''}`;
-    contentEl.createEl('p', { text: `This device: ${describe(conflict.local)}` });
+    contentEl.createEl('p', { text: `This device (${this.deviceName}): ${describe(conflict.local)}` });
     contentEl.createEl('p', {
-      text: `Cloud${conflict.cloud.device ? ` (from ${conflict.cloud.device})` : ''}: ${describe(conflict.cloud)}`,
+      text: `Relay${conflict.cloud.device ? ` (from ${conflict.cloud.device})` : ' (from another device)'}: ${describe(conflict.cloud)}`,
     });
     contentEl.createEl('p', { text: 'The other version stays stored on the relay either way.', cls: 'tessera-muted' });
     new Setting(contentEl)
