@@ -14,13 +14,32 @@ import { Workspace, type View, type WorkspaceLeaf } from './workspace';
 
 export const Platform = { isMobile: false, isDesktop: true, isDesktopApp: true, isMobileApp: false, isAndroidApp: false, isIosApp: false };
 
+/**
+ * obsidian.d.ts SecretStorage (1.11.4): getSecret / setSecret / listSecrets;
+ * setSecret throws for an id that is not lowercase alphanumeric with dashes
+ * (docs.obsidian.md/Reference/TypeScript+API/SecretStorage/setSecret).
+ */
+export class SecretStorage {
+  private readonly secrets = new Map<string, string>();
+  getSecret(id: string): string | null {
+    return this.secrets.get(id) ?? null;
+  }
+  setSecret(id: string, secret: string): void {
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) throw new Error(`invalid secret id ${id}`);
+    this.secrets.set(id, secret);
+  }
+  listSecrets(): string[] {
+    return [...this.secrets.keys()];
+  }
+}
+
 export class App {
   readonly vault = new Vault();
   readonly workspace = new Workspace(this);
   readonly fileManager = new FileManager(this.vault);
   readonly metadataCache = new Events();
   /** obsidian.d.ts App.secretStorage (1.11.4): per-device secrets, out of data.json. */
-  readonly secretStorage = new Map<string, string>();
+  readonly secretStorage = new SecretStorage();
   readonly statusBarEl = document.body.createDiv({ cls: 'status-bar' });
   readonly settingTabs: PluginSettingTabLike[] = [];
 }

@@ -214,3 +214,13 @@ export class Modal {
 }
 
 declare function createDiv(o?: { cls?: string }): HTMLDivElement;
+
+/** obsidian.d.ts setIcon(parent, iconId): renders a Lucide icon into `parent`; here the id is kept as data-icon. */
+export function setIcon(parent: HTMLElement, iconId: string): void {
+  parent.dataset.icon = iconId;
+}
+
+/** obsidian.d.ts setTooltip(el, tooltip, options?) (1.1.0): Obsidian shows it from aria-label. */
+export function setTooltip(el: HTMLElement, tooltip: string): void {
+  el.setAttribute('aria-label', tooltip);
+}

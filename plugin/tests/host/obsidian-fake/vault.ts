@@ -90,6 +90,12 @@ export class Vault extends Events {
   /** Extra latency of each write, as a slow disk or a sync client's lock would add. */
   diskDelayMs = 0;
 
+  /** obsidian.d.ts Vault.getName(): the vault's folder name, as the vault switcher shows it. */
+  name = 'Test Vault';
+  getName(): string {
+    return this.name;
+  }
+
   allFiles(): IterableIterator<TAbstractFile> {
     return this.byPath.values();
   }
