@@ -13,14 +13,27 @@ START=$SECONDS
 say() { printf '\n=== test.sh: %s\n' "$*"; }
 
 # step NAME COMMAND...: runs COMMAND; on failure names the step and exits.
+# Without a terminal (CI) each step has a deadline, STEP_LIMIT seconds
+# (default 1500; `step_limit N` sets it for the next step), so a hung test
+# fails its step with a name instead of eating the whole CI budget. timeout
+# runs the step in its own process group and kills all of it. With a
+# terminal there is none: Ctrl-C must reach the step.
+NEXT_LIMIT=""
+step_limit() { NEXT_LIMIT="$1"; }
 step() {
-  local name="$1" t0=$SECONDS
+  local name="$1" t0=$SECONDS limit="${NEXT_LIMIT:-${STEP_LIMIT:-1500}}" rc=0
   shift
+  NEXT_LIMIT=""
   say "$name"
-  if "$@"; then
+  if [[ -t 0 ]]; then
+    "$@" || rc=$?
+  else
+    timeout -k 30 "$limit" "$0" --run "$@" || rc=$?
+  fi
+  if [[ $rc -eq 0 ]]; then
     printf '=== test.sh: %s: ok (%ss)\n' "$name" "$((SECONDS - t0))"
   else
-    local rc=$?
+    [[ $rc -eq 124 || $rc -eq 137 ]] && printf '\n=== test.sh: step "%s" passed its deadline of %ss\n' "$name" "$limit" >&2
     printf '\n=== test.sh: FAILED at step "%s" (exit %s): %s\n' "$name" "$rc" "$*" >&2
     exit "$rc"
   fi
@@ -50,7 +63,7 @@ node_tests() {
     echo "no test files (*.test.mjs) in crdt/tests/js" >&2
     return 1
   fi
-  node --test "${files[@]}"
+  node --test --test-force-exit "${files[@]}"
 }
 
 # The chaos checker must be able to fail: with the relay's WAL deleted after
@@ -77,17 +90,28 @@ partition_catches_conflicts() {
   grep -q 'more than one live entry' <<<"$out" || { echo "$out" >&2; return 1; }
 }
 
+# `test.sh --run CMD...`: one step's command under step()'s deadline (the
+# functions above are defined in this process too).
+if [[ "${1:-}" == --run ]]; then
+  shift
+  "$@"
+  exit
+fi
+
+step_limit 2400
 step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --check" cargo fmt --all -- --check
+step_limit 2400
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (wasm bindings)" cargo clippy -p tessera-crdt --features wasm --target wasm32-unknown-unknown -- -D warnings
 step "cargo clippy (worker, wasm32)" cargo clippy -p tessera-worker --target wasm32-unknown-unknown -- -D warnings
+step_limit 2400
 step "cargo test" cargo test --workspace
 # Stock Yjs clients (y-websocket) against the relay binary's doc endpoint.
 # cargo test built the binary already; the build step is a no-op then.
 step "relay binary (cargo build -p tessera-relay)" cargo build -p tessera-relay
 step "stock Yjs clients (conformance/js)" env TESSERA_RELAY_BIN="${TESSERA_RELAY_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay}" \
-  node --test conformance/js/yjs-clients.test.mjs
+  node --test --test-force-exit conformance/js/yjs-clients.test.mjs
 step "yjs fixtures up to date" check_yjs_fixtures
 step "WASM build (scripts/build-wasm.sh)" scripts/build-wasm.sh
 

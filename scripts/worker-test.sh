@@ -101,7 +101,7 @@ node worker/tests/persist.mjs check "$URL" "$VAULT" "$DOC" "$TOKEN" "survives a 
 
 say "stock Yjs clients (y-websocket) through the worker"
 TESSERA_TEST_URL="$URL" TESSERA_SECRET="$SECRET" TESSERA_RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay" \
-  node --test conformance/js/yjs-clients.test.mjs
+  node --test --test-force-exit conformance/js/yjs-clients.test.mjs
 
 # The plugin's engine suite (real WASM core, `ws` sockets) against the worker:
 # the same tests that run against the relay binary, among them the resync
@@ -110,7 +110,7 @@ say "the plugin's sync engine through the worker"
 if [[ ! -f crdt/pkg/tessera_crdt_bg.wasm ]]; then scripts/build-wasm.sh; fi
 (cd plugin && TESSERA_TEST_URL="$URL" TESSERA_SECRET="$SECRET" \
   TESSERA_RELAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tessera-relay" \
-  node --import tsx --test --test-concurrency=1 test/*.test.ts)
+  node --import tsx --test --test-force-exit --test-concurrency=1 test/*.test.ts)
 
 # The named bad inputs against both shells (a second wrangler dev with the
 # table's small limits): every refusal the same, and no input resets an object.

@@ -18,7 +18,7 @@ const files = readdirSync(join(plugin, 'test'))
   .filter((f) => f.endsWith('.test.ts'))
   .sort()
   .map((f) => join('test', f));
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=1', ...files], {
   cwd: plugin,
   stdio: 'inherit',
   env: { ...process.env, TESSERA_RELAY_BIN: relay },

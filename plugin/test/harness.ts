@@ -41,6 +41,9 @@ export class Relay {
   /** True when the tests run against a server this harness did not start. */
   static readonly external = EXTERNAL !== undefined;
 
+  /** The server's token secret, for tests that mint through the CLI. */
+  static readonly secret = SECRET;
+
   static async start(): Promise<Relay> {
     if (EXTERNAL) {
       if (!SECRET) throw new Error('TESSERA_TEST_URL needs TESSERA_SECRET (the server\'s secret) to mint tokens');

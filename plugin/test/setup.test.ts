@@ -14,7 +14,7 @@ after(async () => relay.stop());
 test('tessera-relay token --setup prints a link the plugin accepts, whose token connects to the vault', { timeout: 60_000 }, async () => {
   const vaultId = freshVaultId();
   const out = execFileSync(BIN, ['token', '--vault', vaultId, '--device', 'phone', '--setup', '--public-url', `${relay.url}/`], {
-    env: { ...process.env, TESSERA_SECRET: 'engine-test-secret-0123456789abcdef' },
+    env: { ...process.env, TESSERA_SECRET: Relay.secret },
     stdio: ['ignore', 'pipe', 'ignore'],
   }).toString();
   const link = out.split('\n').find((l) => l.startsWith('obsidian://tessera-setup?'));
