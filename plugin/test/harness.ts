@@ -99,12 +99,16 @@ export class TestTransport implements Transport {
   /** Sockets that stay open but carry nothing either way (a dead flow). */
   private readonly frozen = new Set<WebSocket>();
 
-  open(url: string, h: ConnectionHandlers): Connection {
+  /** Every socket asked for: the URL and the subprotocols offered. */
+  readonly opened: { url: string; protocols?: string[] }[] = [];
+
+  open(url: string, h: ConnectionHandlers, protocols?: string[]): Connection {
+    this.opened.push({ url, protocols });
     if (!this.online) {
       setTimeout(() => h.onClose(1006, 'offline'), 5);
       return { send() {}, close() {} };
     }
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, protocols);
     ws.binaryType = 'nodebuffer';
     this.sockets.add(ws);
     let closed = false;

@@ -42,14 +42,14 @@ class SlowUplink extends TestTransport {
   private held: { send: (f: Uint8Array) => void; frame: Uint8Array }[] = [];
   readonly received: { doc: string; kind: string }[] = [];
 
-  override open(url: string, h: ConnectionHandlers): Connection {
+  override open(url: string, h: ConnectionHandlers, protocols?: string[]): Connection {
     const conn = super.open(url, {
       ...h,
       onMessage: (f) => {
         this.received.push(classify(f));
         h.onMessage(f);
       },
-    });
+    }, protocols);
     return {
       send: (frame) => {
         if (this.holding?.(frame)) this.held.push({ send: (f) => conn.send(f), frame });

@@ -24,7 +24,14 @@ interface App {
   settings: TesseraSettings;
 }
 
-function app(vaultId: string, name: string, patch: Partial<TesseraSettings> = {}, vault = new MemoryVault(), mobile = false): App {
+function app(
+  vaultId: string,
+  name: string,
+  patch: Partial<TesseraSettings> = {},
+  vault = new MemoryVault(),
+  mobile = false,
+  transport = new TestTransport(),
+): App {
   const settings = normalizeSettings(
     { serverUrl: relay.url, vaultId, token: relay.token(vaultId), deviceName: name, ...patch },
     name,
@@ -32,7 +39,7 @@ function app(vaultId: string, name: string, patch: Partial<TesseraSettings> = {}
   const store = new MemoryStore();
   const service = new SyncService({
     vault,
-    transport: new TestTransport(),
+    transport,
     store,
     clock: systemClock,
     fetch: globalThis.fetch.bind(globalThis),
@@ -116,6 +123,33 @@ describe('the sync service the Obsidian adapter drives', { timeout: 300_000 }, (
     const engine = a.service.running;
     a.service.applySettings({ ...settings, token: full.token, deviceName: 'Renamed' });
     assert.equal(a.service.running, engine, 'a name change restarts nothing');
+    await a.service.stop();
+  });
+
+  test('an http:// server off this device is not contacted until the user allows it, and the status says why', async () => {
+    const vaultId = freshVaultId();
+    const a = app(vaultId, 'Laptop', { serverUrl: 'http://relay.example.invalid' });
+    await a.service.connect();
+    assert.equal(a.service.running, undefined, 'no engine, so no socket and no token sent');
+    const st = a.service.status();
+    assert.equal(st.state, 'error');
+    assert.match(st.reason ?? '', /unencrypted.*Allow unencrypted connection/s);
+    a.service.applySettings({ ...a.settings, serverUrl: 'http://relay.example.invalid', allowUnencrypted: true });
+    await untilStatus(a.service, () => a.service.running !== undefined);
+    await a.service.stop();
+  });
+
+  test('the socket URL never carries the token: it is offered as a WebSocket subprotocol', async () => {
+    const vaultId = freshVaultId();
+    const transport = new TestTransport();
+    const a = app(vaultId, 'Laptop', {}, new MemoryVault(), false, transport);
+    await a.service.connect();
+    await untilStatus(a.service, up);
+    assert.ok(transport.opened.length > 0);
+    for (const { url, protocols } of transport.opened) {
+      assert.ok(!url.includes(a.settings.token) && !url.includes('token='), url);
+      assert.deepEqual(protocols, ['tessera', `tessera.token.${a.settings.token}`]);
+    }
     await a.service.stop();
   });
 

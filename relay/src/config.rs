@@ -170,12 +170,28 @@ pub struct ServeArgs {
     /// vault per case.
     #[arg(long, env = "TESSERA_AUTO_CREATE_VAULTS")]
     pub auto_create_vaults: bool,
+    /// Serve HTTPS and WSS with this PEM certificate chain (with --tls-key),
+    /// e.g. certbot's fullchain.pem or mkcert's output.
+    #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "TESSERA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Scheduled backups.
     #[command(flatten)]
     pub backup: crate::backup::args::ScheduleArgs,
 }
 
 impl ServeArgs {
+    /// `https` with --tls-cert/--tls-key, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// The limits every shell and the core agree on, with this relay's overrides.
     pub fn limits(&self) -> Limits {
         Limits {

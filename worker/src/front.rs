@@ -5,7 +5,7 @@
 //! route's scope, or with a declared body over the route's limit, no Durable
 //! Object is addressed and nothing in R2 is touched.
 
-use tessera_crdt::api::{self, Door, Keys, Matched};
+use tessera_crdt::api::{self, Credentials, Door, Keys, Matched};
 use tessera_crdt::token::TokenKey;
 use worker::{event, Context, Env, Headers, Request, Response};
 
@@ -63,10 +63,13 @@ async fn forward(req: Request, env: &Env, matched: &Matched) -> Result<Response,
             .map(|(_, v)| v.into_owned())
     });
     let header = |name| req.headers().get(name).ok().flatten();
-    let authorization = header("Authorization");
+    let (authorization, protocols) = (header("Authorization"), header("Sec-WebSocket-Protocol"));
     let door = Door {
-        query_token: query_token.as_deref(),
-        authorization: authorization.as_deref(),
+        credentials: Credentials {
+            query: query_token.as_deref(),
+            authorization: authorization.as_deref(),
+            protocols: protocols.as_deref(),
+        },
         content_length: header("Content-Length").and_then(|v| v.parse().ok()),
     };
     let admitted = api::admit(

@@ -11,7 +11,7 @@ use tessera_crdt::token::{self, Claims, Scope, TokenError, WritePaths};
 use tessera_crdt::vault::Index;
 use worker::{Headers, Request, Response, WebSocketPair};
 
-use crate::api::{token_from, ApiError};
+use crate::api::{selected_protocol, ApiError, Credentials};
 use crate::object::VaultObject;
 use crate::respond::{json, now_ms, with_cors};
 use crate::route::{Matched, Route};
@@ -347,8 +347,14 @@ async fn authorize(
 ) -> Result<Claims, ApiError> {
     obj.boot(Some(vault)).await?;
     let key = obj.token_key()?;
-    let authorization = req.headers().get("Authorization").ok().flatten();
-    let token = token_from(p.token.as_deref(), authorization.as_deref());
+    let header = |name| req.headers().get(name).ok().flatten();
+    let (authorization, protocols) = (header("Authorization"), header("Sec-WebSocket-Protocol"));
+    let token = Credentials {
+        query: p.token.as_deref(),
+        authorization: authorization.as_deref(),
+        protocols: protocols.as_deref(),
+    }
+    .token();
     let revoked = obj.with(|l| l.revoked.clone()).unwrap_or_default();
     let token = token.ok_or(tessera_crdt::token::TokenError::Missing)?;
     Ok(token::authorize(
@@ -402,7 +408,15 @@ async fn upgrade(
     obj.save_sessions();
     obj.apply(effects).await;
     record_seen(obj, vault, &claims);
-    Response::from_websocket(pair.client).map_err(internal)
+    let mut resp = Response::from_websocket(pair.client).map_err(internal)?;
+    // A browser fails the socket unless one of its offered subprotocols is selected.
+    let offered = req.headers().get("Sec-WebSocket-Protocol").ok().flatten();
+    if let Some(p) = selected_protocol(offered.as_deref()) {
+        resp.headers_mut()
+            .set("Sec-WebSocket-Protocol", p)
+            .map_err(internal)?;
+    }
+    Ok(resp)
 }
 
 /// Stores the token's last-seen time in the registry, coarsely (at most

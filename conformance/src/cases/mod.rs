@@ -216,6 +216,10 @@ pub fn all() -> Vec<Case> {
             "a token in the Authorization header is accepted",
             tokens::bearer_header_is_accepted
         ),
+        case!(
+            "a token offered as a WebSocket subprotocol is accepted and tessera is selected",
+            tokens::subprotocol_token_is_accepted_and_tessera_selected
+        ),
         // Blobs.
         case!(
             "a blob round-trips: PUT 201, PUT again 200, GET and HEAD 200",

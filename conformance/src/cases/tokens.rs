@@ -179,3 +179,36 @@ pub async fn socket_closes_when_its_token_expires(t: Target) -> Result<()> {
     }
     vault_still_works(&t, &vault).await
 }
+
+/// Browsers cannot set headers on a WebSocket: the plugin offers its token
+/// as a subprotocol, and the server must select `tessera` (a browser fails
+/// the socket when none of its offers is selected) and read the token.
+pub async fn subprotocol_token_is_accepted_and_tessera_selected(t: Target) -> Result<()> {
+    use tessera_crdt::api::{SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let vault = fresh_vault();
+    let url = strip_token(&vault_ws_url(&t.base, &vault, ""));
+    let offer = |token: &str| format!("{SUBPROTOCOL}, {TOKEN_PROTOCOL_PREFIX}{token}");
+    let mut request = url.as_str().into_client_request()?;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        offer(&t.token(&vault, Scope::Write)).parse()?,
+    );
+    let (_socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .context("vault endpoint with the token as a subprotocol")?;
+    let selected = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok());
+    if selected != Some(SUBPROTOCOL) {
+        bail!("the server selected subprotocol {selected:?}, expected {SUBPROTOCOL:?}");
+    }
+    match ws_connect(&url, &[("sec-websocket-protocol", &offer("garbled"))]).await? {
+        Connect::Refused(r) => r
+            .expect(401, "token-malformed")
+            .context("a garbled token offered as a subprotocol")?,
+        Connect::Open(_) => bail!("a garbled token offered as a subprotocol opened the socket"),
+    }
+    vault_still_works(&t, &vault).await
+}

@@ -131,16 +131,6 @@ impl From<TokenError> for ApiError {
     }
 }
 
-/// The token from `?token=` or else an `Authorization: Bearer` header value.
-pub fn token_from(query: Option<&str>, authorization: Option<&str>) -> Option<String> {
-    if let Some(t) = query.filter(|t| !t.is_empty()) {
-        return Some(t.to_owned());
-    }
-    authorization?
-        .strip_prefix("Bearer ")
-        .map(|t| t.trim().to_owned())
-}
-
 /// Origins allowed to call the HTTP endpoints (the Obsidian apps).
 pub const CORS_ORIGINS: [&str; 3] = [
     "app://obsidian.md",
@@ -192,16 +182,6 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["error"], "not-found");
         assert_eq!(v["message"], "no such thing");
-    }
-
-    #[test]
-    fn the_query_token_wins_over_the_bearer_header() {
-        assert_eq!(
-            token_from(Some("a"), Some("Bearer b")).as_deref(),
-            Some("a")
-        );
-        assert_eq!(token_from(Some(""), Some("Bearer b")).as_deref(), Some("b"));
-        assert_eq!(token_from(None, Some("Basic x")), None);
     }
 
     #[test]

@@ -9,11 +9,13 @@
 //! returns `Ok`. Revocation is checked after, against the opened vault's
 //! list: only holders of a validly signed token get that far.
 
+mod credentials;
 mod error;
 mod paths;
 mod route;
 
-pub use error::{cors_origin, excerpt, token_from, ApiError, CORS_ORIGINS, MAX_MESSAGE_BYTES};
+pub use credentials::{selected_protocol, Credentials, SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX};
+pub use error::{cors_origin, excerpt, ApiError, CORS_ORIGINS, MAX_MESSAGE_BYTES};
 pub use paths::{check_file_write, check_write_doc, check_write_path, PATH_NOT_ALLOWED};
 pub use route::{route, FileMethod, Matched, Route};
 
@@ -131,10 +133,8 @@ pub struct Admitted {
 /// What a request carries that the door looks at: nothing of the body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Door<'a> {
-    /// `?token=`.
-    pub query_token: Option<&'a str>,
-    /// The `Authorization` header.
-    pub authorization: Option<&'a str>,
+    /// Where the token may be: query, `Authorization`, subprotocols.
+    pub credentials: Credentials<'a>,
     /// The declared `Content-Length`, if any.
     pub content_length: Option<u64>,
 }
@@ -162,7 +162,7 @@ pub fn admit(
     let claims = match keys {
         Keys::Tokens(key) => {
             let token =
-                token_from(door.query_token, door.authorization).ok_or(TokenError::Missing)?;
+door.credentials.token().ok_or(TokenError::Missing)?;
             token::verify(key, &token, raw_vault, needed, now_secs)?
         }
         Keys::Disabled => Claims {

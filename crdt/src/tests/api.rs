@@ -15,7 +15,10 @@ fn token(vault: &str, scope: Scope, ttl: Option<u64>) -> String {
 
 fn door(token: &str) -> Door<'_> {
     Door {
-        query_token: Some(token),
+        credentials: Credentials {
+            query: Some(token),
+            ..Credentials::default()
+        },
         ..Door::default()
     }
 }
@@ -211,4 +214,25 @@ fn a_note_body_over_the_text_limit_is_refused_before_it_is_read() {
     )
     .expect_err("too big");
     assert_eq!((e.status, e.code), (413, "limit-exceeded"));
+}
+
+#[test]
+fn a_token_offered_as_a_websocket_subprotocol_opens_the_vault_socket() {
+    let read = token("v", Scope::Read, None);
+    let offered = format!("{SUBPROTOCOL}, {TOKEN_PROTOCOL_PREFIX}{read}");
+    let admitted = admit(
+        &route("GET", "/v1/vaults/v/ws"),
+        Door {
+            credentials: Credentials {
+                protocols: Some(&offered),
+                ..Credentials::default()
+            },
+            ..Door::default()
+        },
+        Keys::Tokens(&key()),
+        100,
+        2_000,
+    )
+    .expect("admitted");
+    assert_eq!(admitted.claims.scope, Scope::Read);
 }

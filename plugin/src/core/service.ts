@@ -19,7 +19,7 @@ import type {
   Progress,
 } from './port';
 import { LogBuffer } from './ui/log-buffer';
-import { attachmentCapMB, NOT_SET_UP, vaultSocketUrl, type TesseraSettings } from './ui/settings';
+import { attachmentCapMB, NOT_SET_UP, unencryptedRefusal, vaultSocketUrl, type TesseraSettings } from './ui/settings';
 
 const DISCONNECTED: SyncStatus = { state: 'disconnected', pending: 0, conflicts: 0 };
 
@@ -118,6 +118,7 @@ export class SyncService implements EnginePort {
       before.serverUrl !== next.serverUrl ||
       before.vaultId !== next.vaultId ||
       before.token !== next.token ||
+      before.allowUnencrypted !== next.allowUnencrypted ||
       before.syncAttachments !== next.syncAttachments ||
       attachmentCapMB(before, !!this.host.mobile) !== attachmentCapMB(next, !!this.host.mobile) ||
       before.ignoreGlobs.join('\n') !== next.ignoreGlobs.join('\n');
@@ -127,7 +128,7 @@ export class SyncService implements EnginePort {
         await this.stopEngine();
         await this.startEngine();
       }).catch((e: unknown) => this.logger.error(`restart after a settings change: ${String(e)}`));
-    } else if (rebuild && this.awaitingConfig && vaultSocketUrl(next)) {
+    } else if (rebuild && this.awaitingConfig && vaultSocketUrl(next) && !unencryptedRefusal(next)) {
       // First run: connect was asked for before the settings were complete.
       void this.serially(async () => {
         if (!this.engine && this.awaitingConfig) await this.startEngine();
@@ -222,9 +223,10 @@ export class SyncService implements EnginePort {
   private async startEngine(): Promise<void> {
     await this.core;
     const s = this.settings;
-    this.awaitingConfig = !vaultSocketUrl(s);
-    if (this.awaitingConfig) {
-      this.publish({ state: 'error', pending: 0, conflicts: 0, reason: NOT_SET_UP });
+    const refusal = vaultSocketUrl(s) ? unencryptedRefusal(s) : NOT_SET_UP;
+    this.awaitingConfig = refusal !== undefined;
+    if (refusal) {
+      this.publish({ state: 'error', pending: 0, conflicts: 0, reason: refusal });
       return;
     }
     const engine = new SyncEngine({

@@ -47,6 +47,12 @@ export class TesseraSettingTab extends PluginSettingTab {
           if (v.trim()) void this.commit({ token: v.trim() });
         });
       });
+    new Setting(containerEl)
+      .setName('Allow unencrypted connection')
+      .setDesc(
+        'Lets an http:// server URL that is not this device connect. Anyone on the network path could read your token and notes: turn it on only for a network you control, and prefer https://.',
+      )
+      .addToggle((t) => t.setValue(s.allowUnencrypted).onChange((v) => this.commit({ allowUnencrypted: v })));
     this.connection = new Setting(containerEl);
     this.showConnection();
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { progressText, statusText } from '../../src/core/ui/status-text.ts';
-import { maskToken, normalizeSettings, parseGlobList, vaultSocketUrl, DEFAULT_SETTINGS } from '../../src/core/ui/settings.ts';
+import { maskToken, normalizeSettings, parseGlobList, unencryptedRefusal, vaultSocketUrl, DEFAULT_SETTINGS } from '../../src/core/ui/settings.ts';
 
 test('the status bar reads Connected only when nothing is pending', () => {
   assert.equal(statusText({ state: 'connected', pending: 0, conflicts: 0 }).text, 'Connected');
@@ -53,12 +53,13 @@ test('a masked token keeps its version prefix and last four characters only', ()
   assert.equal(maskToken(''), '');
 });
 
-test('the vault socket URL follows the server URL’s scheme and escapes the token', () => {
+test('the vault socket URL follows the server URL’s scheme and never carries the token', () => {
   assert.equal(
     vaultSocketUrl({ serverUrl: 'https://relay.example/base', vaultId: 'notes', token: 'v1.a+b.c' }),
-    'wss://relay.example/base/v1/vaults/notes/ws?token=v1.a%2Bb.c',
+    'wss://relay.example/base/v1/vaults/notes/ws',
   );
-  assert.equal(vaultSocketUrl({ serverUrl: 'http://127.0.0.1:8787', vaultId: 'v', token: 't' }), 'ws://127.0.0.1:8787/v1/vaults/v/ws?token=t');
+  assert.equal(vaultSocketUrl({ serverUrl: 'http://127.0.0.1:8787', vaultId: 'v', token: 't' }), 'ws://127.0.0.1:8787/v1/vaults/v/ws');
+  assert.equal(vaultSocketUrl({ serverUrl: 'http://127.0.0.1:8787', vaultId: 'v', token: '' }), undefined);
   assert.equal(vaultSocketUrl({ serverUrl: 'ftp://x', vaultId: 'v', token: 't' }), undefined);
   assert.equal(vaultSocketUrl({ serverUrl: '', vaultId: 'v', token: 't' }), undefined);
 });
@@ -89,4 +90,25 @@ test('phones and tablets get their own, lower attachment cap (20 MB by default)'
   assert.equal(attachmentCapMB(s, true), 20);
   assert.equal(attachmentCapMB(s, false), 50);
   assert.equal(normalizeSettings({ mobileMaxAttachmentMB: 'x' }, 'P').mobileMaxAttachmentMB, 20);
+});
+
+test('an unencrypted server URL off this device is refused unless the user allowed it, and says why', () => {
+  for (const serverUrl of ['http://relay.example', 'ws://192.168.1.20:8787', 'http://[2001:db8::1]:80', 'http://127.0.0.1.evil.example']) {
+    const reason = unencryptedRefusal({ serverUrl, allowUnencrypted: false });
+    assert.ok(reason?.includes('unencrypted'), `${serverUrl}: ${reason}`);
+    assert.ok(reason?.includes('Allow unencrypted connection'), reason);
+    assert.equal(unencryptedRefusal({ serverUrl, allowUnencrypted: true }), undefined);
+  }
+});
+
+test('https, wss and loopback servers connect without asking', () => {
+  for (const serverUrl of ['https://relay.example', 'wss://relay.example', 'http://127.0.0.1:8787', 'http://localhost:8787', 'http://[::1]:8787', 'http://tessera.localhost']) {
+    assert.equal(unencryptedRefusal({ serverUrl, allowUnencrypted: false }), undefined, serverUrl);
+  }
+});
+
+test('allowing unencrypted connections is off unless the stored settings say exactly true', () => {
+  assert.equal(normalizeSettings({}, 'd').allowUnencrypted, false);
+  assert.equal(normalizeSettings({ allowUnencrypted: 'yes' }, 'd').allowUnencrypted, false);
+  assert.equal(normalizeSettings({ allowUnencrypted: true }, 'd').allowUnencrypted, true);
 });

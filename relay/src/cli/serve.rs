@@ -11,7 +11,7 @@ use tessera_relay::backup::schedule::Schedule;
 use tessera_relay::config::ServeArgs;
 use tessera_relay::metrics::Metrics;
 use tessera_relay::server::auth::{now_secs, Auth};
-use tessera_relay::server::{router, AppState};
+use tessera_relay::server::{router, tls, AppState};
 use tessera_relay::vault::{VaultDeps, Vaults};
 use tessera_relay::wal::WalOptions;
 use tracing::{debug, info, warn};
@@ -110,10 +110,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             collected.collect_garbage(retention_ms, grace_ms).await;
         }
     });
+    // A bad certificate or key stops the start, before anything listens.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    info!(addr = %args.listen, storage = %store.describe(), "tessera relay listening");
+    info!(addr = %args.listen, scheme = args.scheme(), storage = %store.describe(), "tessera relay listening");
     let (closing, open) = (vaults.clone(), state.metrics.clone());
     let shutdown = async move {
         shutdown_signal().await;
@@ -130,15 +135,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // previous one (up to its 40 ms delayed ack): an ack frame followed by a
     // sync reply on one socket cost tens of milliseconds. Frames are batched
     // per flush (server/ws.rs), so there is nothing for Nagle to merge.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            debug!(error = %e, "TCP_NODELAY could not be set");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+    // (TLS connections set it in their accept loop.)
+    let app = router(state);
+    if let Some(config) = tls {
+        let listener = tls::TlsListener::new(listener, config)?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    } else {
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                debug!(error = %e, "TCP_NODELAY could not be set");
+            }
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+    .context("serving")?;
     info!("shutting down: snapshotting changed notes");
     if tokio::time::timeout(FLUSH_TIMEOUT, vaults.flush_all())
         .await
@@ -178,11 +192,12 @@ fn print_first_start(args: &ServeArgs, key: &TokenKey) -> anyhow::Result<()> {
     let write = mint(Scope::Write, "first-device")?;
     println!(
         "\nTessera relay: first start. A secret was generated in {secret} (keep it private).\n\n  \
-         Server URL for the plugin:  http://{addr}   (vault: default)\n  \
+         Server URL for the plugin:  {scheme}://{addr}   (vault: default)\n  \
          Write token, vault default: {write}\n  \
          Admin token, vault default: {admin}\n\n\
          Mint more with: tessera-relay token --vault default --scope write --device phone\n",
         secret = args.common.data.join("secret").display(),
+        scheme = args.scheme(),
         addr = args.listen,
     );
     // A phone reaches the relay by this machine's address, not 0.0.0.0: the
@@ -190,13 +205,23 @@ fn print_first_start(args: &ServeArgs, key: &TokenKey) -> anyhow::Result<()> {
     let url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("{}://{}", args.scheme(), args.listen));
     println!("{}", super::setup::setup_block(&url, "default", &write)?);
     if args.public_url.is_none() {
         println!(
-            "(The link uses http://{}; set TESSERA_PUBLIC_URL to the address your devices reach, then run\n \
+            "(The link uses {}://{}; set TESSERA_PUBLIC_URL to the address your devices reach, then run\n \
              tessera-relay token --vault default --device phone --setup --public-url <that address>.)\n",
+            args.scheme(),
             args.listen
+        );
+    }
+    if args.tls_cert.is_none() {
+        // The plugin refuses http:// to anything but this machine unless the
+        // user opts in: say how to get https:// before they hit that.
+        println!(
+            "Devices on other machines need https://. Either serve it directly with\n  \
+             tessera-relay serve --tls-cert fullchain.pem --tls-key privkey.pem\n\
+             or put the relay behind Caddy or nginx (docs/self-hosting.md, \"HTTPS\").\n"
         );
     }
     Ok(())

@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
-use tessera_crdt::api::{self, BodyLimit, Door, Keys};
+use tessera_crdt::api::{self, BodyLimit, Credentials, Door, Keys};
 use tessera_crdt::token::{Claims, TokenError, TokenKey};
 
 use super::AppState;
@@ -108,8 +108,11 @@ impl FromRequestParts<AppState> for Authed {
         let query_token = query_token(&parts.uri);
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let door = Door {
-            query_token: query_token.as_deref(),
-            authorization: header(header::AUTHORIZATION),
+            credentials: Credentials {
+                query: query_token.as_deref(),
+                authorization: header(header::AUTHORIZATION),
+                protocols: header(header::SEC_WEBSOCKET_PROTOCOL),
+            },
             content_length: header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
         };
         let admitted = api::admit(

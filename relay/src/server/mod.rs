@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod files;
 pub mod http;
+pub mod tls;
 pub mod ws;
 
 use std::sync::Arc;
@@ -164,7 +165,10 @@ fn upgrade_socket(
     let (queue, metrics) = (state.send_queue, state.metrics.clone());
     // tungstenite's default 128 KiB read buffer is allocated and filled per
     // socket: 10k idle sockets held 1.4 GB (see SOCKET_READ_BUFFER).
+    // The plugin offers `tessera` beside its token; a browser fails the
+    // socket unless the server selects one of the offered subprotocols.
     Ok(upgrade
+        .protocols([tessera_crdt::api::SUBPROTOCOL])
         .read_buffer_size(SOCKET_READ_BUFFER)
         .write_buffer_size(SOCKET_WRITE_BUFFER)
         .max_message_size(state.limits.max_frame_bytes)

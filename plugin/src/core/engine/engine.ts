@@ -13,7 +13,8 @@ import { DiskMirror, type BinaryConflict } from './disk';
 import { Docs, INDEX } from './docs';
 import { Flow } from './flow';
 import type { SyncFilter } from './filter';
-import { Link } from './link';
+import { tokenProtocols } from './credentials';
+import { Link, type SocketTarget } from './link';
 import { Meta } from './meta';
 import { Outbox } from './outbox';
 import type { BlobClient, Clock, LocalStore, Logger, Timer, Transport, VaultFiles } from './ports';
@@ -103,7 +104,7 @@ export class SyncEngine {
       stateVector: (doc) => this.docs.stateVector(doc),
       follow: (doc) => this.subscribe(doc, false),
     });
-    this.link = new Link(opts.transport, () => this.wsUrl(), opts.clock, this.log, {
+    this.link = new Link(opts.transport, () => this.socketTarget(), opts.clock, this.log, {
       onUp: () => this.log.info('connected'),
       onFrame: (f) => this.enqueue(() => this.onFrame(f)),
       onDown: (code, reason, opened) => this.onDown(code, reason, opened),
@@ -654,9 +655,12 @@ export class SyncEngine {
     this.link.send(encodeChangesSince(this.meta.data.epoch, this.meta.data.cursor));
   }
 
-  private wsUrl(): string {
+  private socketTarget(): SocketTarget {
     const base = this.opts.relayUrl.replace(/^http/, 'ws').replace(/\/$/, '');
-    return `${base}/v1/vaults/${encodeURIComponent(this.opts.vaultId)}/ws?token=${encodeURIComponent(this.opts.token)}`;
+    return {
+      url: `${base}/v1/vaults/${encodeURIComponent(this.opts.vaultId)}/ws`,
+      protocols: tokenProtocols(this.opts.token),
+    };
   }
 
   private makeLogger(inner: Logger | undefined): Logger {

@@ -3,6 +3,12 @@
 // instant). Knows nothing about the protocol: frames in, frames out.
 import type { Clock, Connection, Logger, Timer, Transport } from './ports';
 
+/** Where a socket goes: the URL (no credentials) and the subprotocols to offer. */
+export interface SocketTarget {
+  url: string;
+  protocols: string[];
+}
+
 export interface LinkHandlers {
   onUp(): void;
   onFrame(frame: Uint8Array): void;
@@ -41,7 +47,7 @@ export class Link {
 
   constructor(
     private readonly transport: Transport,
-    private readonly url: () => string,
+    private readonly target: () => SocketTarget,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly handlers: LinkHandlers,
@@ -107,7 +113,8 @@ export class Link {
     this.timer = undefined;
     if (this.stopped) return;
     let conn: Connection | undefined;
-    conn = this.transport.open(this.url(), {
+    const { url, protocols } = this.target();
+    conn = this.transport.open(url, {
       onOpen: () => {
         if (this.conn !== conn) return;
         this.up = true;
@@ -133,7 +140,7 @@ export class Link {
         else this.handlers.onDown(code, reason || 'relay unreachable', false);
         this.schedule(AUTH_CODES.has(code));
       },
-    });
+    }, protocols);
     this.conn = conn;
   }
 

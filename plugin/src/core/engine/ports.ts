@@ -48,9 +48,14 @@ export interface ConnectionHandlers {
   onClose(code: number, reason: string): void;
 }
 
-/** Opens sockets to the relay's vault endpoint. */
+/**
+ * Opens sockets to the relay's vault endpoint. `protocols` are the
+ * WebSocket subprotocols to offer: the token travels there, in the upgrade
+ * request's headers, never in the URL (a browser WebSocket cannot set
+ * headers, and URLs end up in proxy and access logs).
+ */
 export interface Transport {
-  open(url: string, handlers: ConnectionHandlers): Connection;
+  open(url: string, handlers: ConnectionHandlers, protocols?: string[]): Connection;
 }
 
 /** Durable key → bytes storage for this device (IndexedDB, the plugin folder, memory). */

@@ -24,6 +24,11 @@ export interface TesseraSettings {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Connect on start-up (false after the user pressed Disconnect). */
   connectOnStart: boolean;
+  /**
+   * Connect over http:// or ws:// to a host other than this device. Off by
+   * default: the token and every note would cross the network readable.
+   */
+  allowUnencrypted: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<TesseraSettings> = {
@@ -38,6 +43,7 @@ export const DEFAULT_SETTINGS: Readonly<TesseraSettings> = {
   mobileMaxAttachmentMB: 20,
   logLevel: 'info',
   connectOnStart: true,
+  allowUnencrypted: false,
 };
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -66,6 +72,7 @@ export function normalizeSettings(stored: unknown, fallbackDeviceName: string): 
       Number.isFinite(mobileMax) && mobileMax > 0 ? Math.min(mobileMax, 1024) : DEFAULT_SETTINGS.mobileMaxAttachmentMB,
     logLevel: LOG_LEVELS.includes(level as never) ? (level as TesseraSettings['logLevel']) : DEFAULT_SETTINGS.logLevel,
     connectOnStart: typeof s.connectOnStart === 'boolean' ? s.connectOnStart : DEFAULT_SETTINGS.connectOnStart,
+    allowUnencrypted: s.allowUnencrypted === true,
   };
 }
 
@@ -89,7 +96,10 @@ export function maskToken(token: string): string {
   return `${id}.••••••••${token.length > 8 ? token.slice(-4) : ''}`;
 }
 
-/** The relay's vault WebSocket URL for these settings, or undefined when incomplete. */
+/**
+ * The relay's vault WebSocket URL for these settings, or undefined when
+ * incomplete. It never carries the token: that goes as a subprotocol.
+ */
 export function vaultSocketUrl(settings: Pick<TesseraSettings, 'serverUrl' | 'vaultId' | 'token'>): string | undefined {
   if (!settings.serverUrl || !settings.vaultId || !settings.token) return undefined;
   let url: URL;
@@ -102,7 +112,30 @@ export function vaultSocketUrl(settings: Pick<TesseraSettings, 'serverUrl' | 'va
   else if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return undefined;
   const base = url.toString().replace(/\/+$/, '');
-  return `${base}/v1/vaults/${encodeURIComponent(settings.vaultId)}/ws?token=${encodeURIComponent(settings.token)}`;
+  return `${base}/v1/vaults/${encodeURIComponent(settings.vaultId)}/ws`;
+}
+
+/** Hosts whose traffic never leaves this device. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why these settings must not connect, when the server URL is unencrypted
+ * (http:// or ws://) and points off this device without the user having
+ * allowed it; undefined when connecting is fine.
+ */
+export function unencryptedRefusal(settings: Pick<TesseraSettings, 'serverUrl' | 'allowUnencrypted'>): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(settings.serverUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'ws:') return undefined;
+  if (settings.allowUnencrypted || isLoopback(url.hostname)) return undefined;
+  return `${url.protocol}// to ${url.hostname} is unencrypted: your token and notes would cross the network readable by anyone on the way. Use https:// (see the relay's README for TLS), or turn on "Allow unencrypted connection" in the settings if this network is yours`;
 }
 
 /** The status reason while connect waits for a server URL, vault and token. */

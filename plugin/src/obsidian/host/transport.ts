@@ -2,8 +2,17 @@
 import type { Connection, ConnectionHandlers, Transport } from '../../core/port';
 
 export const browserSocketTransport: Transport = {
-  open(url: string, handlers: ConnectionHandlers): Connection {
-    const socket = new WebSocket(url);
+  open(url: string, handlers: ConnectionHandlers, protocols?: string[]): Connection {
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url, protocols);
+    } catch (e) {
+      // A malformed URL or a token with characters no token has: the
+      // constructor throws instead of closing. Report it as a close, once.
+      const reason = `the socket could not be opened: ${(e as Error).message}`;
+      setTimeout(() => handlers.onClose(1006, reason), 0);
+      return { send() {}, close() {} };
+    }
     socket.binaryType = 'arraybuffer';
     let closed = false;
     socket.onopen = () => handlers.onOpen();
