@@ -186,14 +186,13 @@ pub async fn manifest_exists(store: &dyn Store, vault: &VaultId) -> Result<bool,
 /// Reads the vault's manifest, creating it on first use. `catalog_intact`
 /// says whether the local change catalog survived; if not, an existing
 /// vault's epoch is renewed so clients never trust a cursor the relay can't
-/// honour. The flag returned is true when the manifest was created now (the
-/// vault is new, so an empty catalog is complete).
+/// honour.
 pub async fn load_manifest(
     store: &dyn Store,
     vault: &VaultId,
     now_ms: u64,
     catalog_intact: bool,
-) -> Result<(Manifest, bool), PersistError> {
+) -> Result<Manifest, PersistError> {
     let key = keys::manifest_key(vault);
     for _ in 0..8 {
         match store.get(&key).await? {
@@ -201,7 +200,7 @@ pub async fn load_manifest(
                 let mut manifest = Manifest::decode(&obj.bytes)
                     .map_err(|e| PersistError::Corrupt(format!("{key}: {e}")))?;
                 if catalog_intact {
-                    return Ok((manifest, false));
+                    return Ok(manifest);
                 }
                 manifest = manifest.reset();
                 match store
@@ -212,7 +211,7 @@ pub async fn load_manifest(
                     )
                     .await?
                 {
-                    PutOutcome::Written(_) => return Ok((manifest, false)),
+                    PutOutcome::Written(_) => return Ok(manifest),
                     PutOutcome::PreconditionFailed => continue,
                 }
             }
@@ -222,7 +221,7 @@ pub async fn load_manifest(
                     .put(&key, Bytes::from(manifest.encode()), PutCondition::IfAbsent)
                     .await?
                 {
-                    PutOutcome::Written(_) => return Ok((manifest, true)),
+                    PutOutcome::Written(_) => return Ok(manifest),
                     PutOutcome::PreconditionFailed => continue,
                 }
             }
