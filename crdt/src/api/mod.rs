@@ -161,8 +161,7 @@ pub fn admit(
         .map_err(|e| ApiError::bad_request("bad-vault-id", e.to_string()))?;
     let claims = match keys {
         Keys::Tokens(key) => {
-            let token =
-door.credentials.token().ok_or(TokenError::Missing)?;
+            let token = door.credentials.token().ok_or(TokenError::Missing)?;
             token::verify(key, &token, raw_vault, needed, now_secs)?
         }
         Keys::Disabled => Claims {
