@@ -30,7 +30,7 @@ if [[ $worker == 1 ]]; then
   state="$(mktemp -d)"
   trap 'scripts/worker-dev.sh stop "$port" || true; rm -rf "$state"' EXIT
   export TESSERA_SECRET="${TESSERA_SECRET:-$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')}"
-  WORKER_DEV_ARGS="--var TESSERA_MAX_DOCS:4 --var TESSERA_MAX_BLOB:65536" \
+  WORKER_DEV_VAULTS=admin WORKER_DEV_ARGS="--var TESSERA_MAX_DOCS:4 --var TESSERA_MAX_BLOB:65536 --var TESSERA_MAX_FRAMES_PER_SEC:10 --var TESSERA_MAX_SOCKETS_PER_TOKEN:8 --var TESSERA_MAX_REQUESTS_PER_SEC:5" \
     scripts/worker-dev.sh start "$port" "$state"
   TESSERA_WORKER_SECRET="$TESSERA_SECRET" "$TARGET_DIR/debug/tessera-bad-inputs" "${args[@]}" \
     --worker-url "http://127.0.0.1:$port"

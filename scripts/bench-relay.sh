@@ -14,7 +14,7 @@ cargo build -q --release -p tessera-relay --bin tessera-relay --example relay_re
 DATA="$(mktemp -d)"
 PORT=$((20000 + RANDOM % 10000))
 SECRET="bench-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-RUST_LOG=warn TESSERA_AUTO_CREATE_VAULTS=true target/release/tessera-relay serve --listen "127.0.0.1:$PORT" --data "$DATA" \
+RUST_LOG=warn TESSERA_NO_RATE_LIMITS=true TESSERA_AUTO_CREATE_VAULTS=true target/release/tessera-relay serve --listen "127.0.0.1:$PORT" --data "$DATA" \
   --secret "$SECRET" >/dev/null 2>"$DATA.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA" "$DATA.log"' EXIT

@@ -116,11 +116,11 @@ start_server() {
     y-sweet)
       y-sweet serve "$data" --host 127.0.0.1 --port "$port" >"$data.log" 2>&1 & ;;
     tessera)
-      RUST_LOG=warn TESSERA_AUTO_CREATE_VAULTS=true "$RELAY" serve --listen "127.0.0.1:$port" --data "$data" >"$data.log" 2>&1 & ;;
+      RUST_LOG=warn TESSERA_NO_RATE_LIMITS=true TESSERA_AUTO_CREATE_VAULTS=true "$RELAY" serve --listen "127.0.0.1:$port" --data "$data" >"$data.log" 2>&1 & ;;
     tessera-s3)
       RUST_LOG=warn TESSERA_S3_BUCKET="$TESSERA_TEST_S3_BUCKET" TESSERA_S3_ENDPOINT="$TESSERA_TEST_S3_ENDPOINT" \
         TESSERA_S3_REGION="$TESSERA_TEST_S3_REGION" TESSERA_S3_PATH_STYLE=true \
-        TESSERA_S3_PREFIX="bench-$RANDOM$RANDOM" TESSERA_AUTO_CREATE_VAULTS=true \
+        TESSERA_S3_PREFIX="bench-$RANDOM$RANDOM" TESSERA_NO_RATE_LIMITS=true TESSERA_AUTO_CREATE_VAULTS=true \
         "$RELAY" serve --listen "127.0.0.1:$port" --data "$data" >"$data.log" 2>&1 & ;;
     *) say "unknown server $name"; return 1 ;;
   esac

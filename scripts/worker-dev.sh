@@ -10,6 +10,9 @@
 # TESSERA_SECRET in the environment overrides it. State persists in
 # PERSIST_DIR (default .wrangler/state-test), so a restart keeps the vaults.
 # WORKER_DEV_ARGS adds arguments (e.g. --var TESSERA_SNAPSHOT_DEBOUNCE:200ms).
+# Test suites use a fresh vault per case, so vaults are created on first use
+# (TESSERA_AUTO_CREATE_VAULTS); WORKER_DEV_VAULTS=admin runs it as deployed,
+# where only `default` and vaults an admin created exist.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,9 +42,11 @@ start() {
     die "already running on port $PORT (pid $(cat "$RUN/pid")); stop it first"
   fi
   secret >/dev/null
+  local vaults="--var TESSERA_AUTO_CREATE_VAULTS:true"
+  [[ "${WORKER_DEV_VAULTS:-}" == admin ]] && vaults=""
   # setsid: its own process group, so stop ends wrangler and workerd together.
   setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
-    --show-interactive-dev-session=false ${WORKER_DEV_ARGS:-} >"$RUN/log" 2>&1 </dev/null &
+    --show-interactive-dev-session=false ${WORKER_DEV_ARGS:-} $vaults >"$RUN/log" 2>&1 </dev/null &
   echo $! >"$RUN/pid"
   local deadline=$((SECONDS + ${WORKER_DEV_TIMEOUT:-900}))
   until curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do

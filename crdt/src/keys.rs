@@ -127,6 +127,10 @@ impl ContentHash {
     }
 }
 
+/// The vault every deployment has from its first start (the relay creates
+/// it then; the worker treats it as created). Other vaults are made by an admin.
+pub const DEFAULT_VAULT: &str = "default";
+
 /// Prefix of every vault's keys: list it with delimiter `/` to find vaults.
 pub const VAULTS_PREFIX: &str = "vaults/";
 

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod note;
 pub mod protocol;
 pub mod publish;
+pub mod rate;
 pub mod room;
 pub mod snapshot;
 pub mod token;

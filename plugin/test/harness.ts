@@ -44,7 +44,12 @@ export class Relay {
   /** The server's token secret, for tests that mint through the CLI. */
   static readonly secret = SECRET;
 
-  static async start(): Promise<Relay> {
+  /**
+   * Starts the relay binary (`extra`: more `serve` flags, e.g. low rate
+   * limits). `autoCreate` false runs it as deployed: only `default` and
+   * vaults an admin created exist.
+   */
+  static async start(extra: string[] = [], autoCreate = true): Promise<Relay> {
     if (EXTERNAL) {
       if (!SECRET) throw new Error('TESSERA_TEST_URL needs TESSERA_SECRET (the server\'s secret) to mint tokens');
       return new Relay(EXTERNAL.replace(/\/$/, ''), undefined, undefined);
@@ -54,8 +59,8 @@ export class Relay {
     const proc = spawn(
       BIN,
       ['serve', '--listen', `127.0.0.1:${port}`, '--data', dir, '--secret', SECRET,
-        '--snapshot-debounce', '200ms', '--snapshot-max-delay', '1s'],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', TESSERA_AUTO_CREATE_VAULTS: 'true' } },
+        '--snapshot-debounce', '200ms', '--snapshot-max-delay', '1s', ...extra],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn', TESSERA_AUTO_CREATE_VAULTS: String(autoCreate) } },
     );
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => {

@@ -11,7 +11,7 @@ let relay: Relay;
 before(async () => (relay = await Relay.start()));
 after(async () => relay.stop());
 
-test('tessera-relay token --setup prints a link the plugin accepts, whose token connects to the vault', { timeout: 60_000 }, async () => {
+test('tessera-relay token --setup prints a link the plugin accepts, whose token connects to the vault', { timeout: 180_000 }, async () => {
   const vaultId = freshVaultId();
   const out = execFileSync(BIN, ['token', '--vault', vaultId, '--device', 'phone', '--setup', '--public-url', `${relay.url}/`], {
     env: { ...process.env, TESSERA_SECRET: Relay.secret },

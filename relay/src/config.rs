@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tessera_crdt::limits::Limits;
+use tessera_crdt::rate::{RateLimits, Rates};
 use tessera_crdt::room::RoomConfig;
 use tessera_crdt::token::{Scope, WritePaths};
 
@@ -160,6 +161,27 @@ pub struct ServeArgs {
     /// Most notes per vault.
     #[arg(long, env = "TESSERA_MAX_DOCS", default_value_t = Limits::default().max_docs_per_vault)]
     pub max_docs: usize,
+    /// Frames one connection may send per second, sustained (bursts of up
+    /// to 60× are allowed: a first sync of a large vault is one). 0: no limit.
+    #[arg(long, env = "TESSERA_MAX_FRAMES_PER_SEC", default_value_t = Rates::default().frames_per_sec)]
+    pub max_frames_per_sec: u32,
+    /// Bytes one connection may send per second, sustained (bursts of up to
+    /// 32× are allowed). 0: no limit.
+    #[arg(long, env = "TESSERA_MAX_BYTES_PER_SEC", default_value_t = Rates::default().bytes_per_sec)]
+    pub max_bytes_per_sec: u64,
+    /// New sockets one token may open per minute in a vault. 0: no limit.
+    #[arg(long, env = "TESSERA_MAX_CONNECTS_PER_MIN", default_value_t = Rates::default().connects_per_min)]
+    pub max_connects_per_min: u32,
+    /// Sockets one token may hold open in a vault at once. 0: no limit.
+    #[arg(long, env = "TESSERA_MAX_SOCKETS_PER_TOKEN", default_value_t = Rates::default().sockets_per_token)]
+    pub max_sockets_per_token: u32,
+    /// HTTP requests one token may make per second, sustained (bursts of up
+    /// to 20× are allowed). 0: no limit.
+    #[arg(long, env = "TESSERA_MAX_REQUESTS_PER_SEC", default_value_t = Rates::default().requests_per_sec)]
+    pub max_requests_per_sec: u32,
+    /// Turn every rate limit off (benchmarks measuring raw throughput).
+    #[arg(long, env = "TESSERA_NO_RATE_LIMITS")]
+    pub no_rate_limits: bool,
     /// Accept connections without a token. For local experiments only.
     #[arg(long, env = "TESSERA_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
@@ -203,10 +225,25 @@ impl ServeArgs {
         }
     }
 
+    /// The rate limits derived from the options.
+    pub fn rates(&self) -> RateLimits {
+        if self.no_rate_limits {
+            return RateLimits::unlimited();
+        }
+        RateLimits::from_rates(Rates {
+            frames_per_sec: self.max_frames_per_sec,
+            bytes_per_sec: self.max_bytes_per_sec,
+            connects_per_min: self.max_connects_per_min,
+            sockets_per_token: self.max_sockets_per_token,
+            requests_per_sec: self.max_requests_per_sec,
+        })
+    }
+
     /// The room settings derived from the options.
     pub fn room_config(&self) -> RoomConfig {
         RoomConfig {
             limits: self.limits(),
+            rates: self.rates(),
             snapshot_debounce_ms: millis(self.snapshot_debounce),
             snapshot_max_delay_ms: millis(self.snapshot_max_delay),
             server: format!("tessera-relay {}", env!("CARGO_PKG_VERSION")),

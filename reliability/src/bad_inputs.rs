@@ -17,7 +17,20 @@ use yrs::StateVector;
 
 /// The relay flags the table assumes (small doc and blob limits, so those
 /// limits can be hit cheaply).
-pub const RELAY_FLAGS: [&str; 4] = ["--max-docs", "4", "--max-blob", "65536"];
+/// Rate limits are set low too, so that one client going over them is cheap
+/// to show.
+pub const RELAY_FLAGS: [&str; 10] = [
+    "--max-docs",
+    "4",
+    "--max-blob",
+    "65536",
+    "--max-frames-per-sec",
+    "10",
+    "--max-sockets-per-token",
+    "8",
+    "--max-requests-per-sec",
+    "5",
+];
 
 /// One tried input and what came back.
 #[derive(Debug, Clone)]
@@ -152,6 +165,7 @@ async fn http_answer(
 /// Tries every named bad input against `t` (started with [`RELAY_FLAGS`]).
 pub async fn try_all(t: &Target) -> Result<Vec<Tried>> {
     let vault = fresh_vault();
+    create_vault(t, &vault).await?;
     let write = t.token(&vault, Scope::Write);
     let read = t.token(&vault, Scope::Read);
     let note = fresh_doc();
@@ -198,6 +212,15 @@ pub async fn try_all(t: &Target) -> Result<Vec<Tried>> {
             vault_socket(t, &vault, &other.token(&vault, Scope::Write), vec![]).await?
         },
         "HTTP 401",
+    );
+    add(
+        "valid token for a vault no admin created",
+        WS,
+        {
+            let nobody = fresh_vault();
+            vault_socket(t, &nobody, &t.token(&nobody, Scope::Admin), vec![]).await?
+        },
+        "HTTP 404",
     );
     add(
         "token for another vault",
@@ -367,6 +390,7 @@ pub async fn try_all(t: &Target) -> Result<Vec<Tried>> {
                 .flat_map(|d| [step1(d), update(d, "x")])
                 .collect();
             let v = fresh_vault();
+            create_vault(t, &v).await?;
             vault_socket(t, &v, &t.token(&v, Scope::Write), bin(frames)).await?
         },
         "limit-exceeded",
@@ -464,11 +488,104 @@ pub async fn try_all(t: &Target) -> Result<Vec<Tried>> {
         .await?,
         "HTTP 401",
     );
+    add(
+        "700 frames at once from one socket (rate 10/s, burst 600)",
+        WS,
+        {
+            let token = t.token(&vault, Scope::Read);
+            let frames = (0..700).map(|_| step1(&note)).collect();
+            vault_socket(t, &vault, &token, bin(frames)).await?
+        },
+        "close 4429 \"rate-limited: too many frames",
+    );
+    add(
+        "a 9th open socket for one token (cap 8)",
+        WS,
+        ninth_socket(t, &vault).await?,
+        "close 4429 \"rate-limited: too many open sockets",
+    );
+    add(
+        "150 requests at once with one token (rate 5/s, burst 100)",
+        "HTTP",
+        request_flood(t, &vault).await?,
+        "HTTP 429 Retry-After",
+    );
     Ok(out)
 }
 
+/// Creates `vault` as an admin does (`POST /v1/vaults/{vault}`).
+async fn create_vault(t: &Target, vault: &str) -> Result<()> {
+    let admin = t.token(vault, Scope::Admin);
+    let a = http::request(
+        Method::POST,
+        &t.url(&format!("/v1/vaults/{vault}")),
+        Some(&admin),
+        None,
+    )
+    .await?;
+    anyhow::ensure!(
+        a.status == 201 || a.status == 200,
+        "creating vault {vault}: HTTP {} {}",
+        a.status,
+        a.text()
+    );
+    Ok(())
+}
+
+/// Holds 8 sockets of one token open (each greeted), then opens a 9th.
+async fn ninth_socket(t: &Target, vault: &str) -> Result<String> {
+    let token = t.token(vault, Scope::Read);
+    let url = vault_ws_url(&t.base, vault, &token);
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match ws_connect(&url, &[]).await? {
+            Connect::Refused(r) => return Ok(format!("HTTP {} {}", r.status, short(&r.text))),
+            Connect::Open(mut s) => {
+                // The hello says the session joined the room.
+                let _ = timeout(WAIT, s.next()).await;
+                held.push(s);
+            }
+        }
+    }
+    let answer = vault_socket(t, vault, &token, vec![]).await;
+    drop(held);
+    answer
+}
+
+/// Sends requests with one token until one is refused (at most 150).
+async fn request_flood(t: &Target, vault: &str) -> Result<String> {
+    let token = t.token(vault, Scope::Read);
+    let url = t.url(&format!(
+        "/v1/vaults/{vault}/blobs/{}",
+        blake3::hash(b"none").to_hex()
+    ));
+    for i in 0..150 {
+        let a = http::request(Method::GET, &url, Some(&token), None).await?;
+        if a.status != 404 {
+            let retry = a
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(none)")
+                .to_owned();
+            return Ok(format!(
+                "HTTP {} Retry-After: {retry} after {i} requests {}",
+                a.status,
+                short(&a.text())
+            ));
+        }
+    }
+    Ok("150 requests, none refused".into())
+}
+
 /// The worker variables matching [`RELAY_FLAGS`], for `wrangler dev --var`.
-pub const WORKER_VARS: [&str; 2] = ["TESSERA_MAX_DOCS:4", "TESSERA_MAX_BLOB:65536"];
+pub const WORKER_VARS: [&str; 5] = [
+    "TESSERA_MAX_DOCS:4",
+    "TESSERA_MAX_BLOB:65536",
+    "TESSERA_MAX_FRAMES_PER_SEC:10",
+    "TESSERA_MAX_SOCKETS_PER_TOKEN:8",
+    "TESSERA_MAX_REQUESTS_PER_SEC:5",
+];
 
 /// The markdown table of the same inputs tried against the relay and the
 /// worker, side by side (both lists come from [`try_all`], so they line up).

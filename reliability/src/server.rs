@@ -49,6 +49,17 @@ impl Server {
     /// The relay binary `bin` serving `data` on a fresh port, with short
     /// snapshot delays so compaction runs while the chaos happens.
     pub async fn relay(bin: &Path, data: &Path, extra: &[String]) -> Result<Server> {
+        Server::relay_with(bin, data, extra, true).await
+    }
+
+    /// [`Server::relay`]; with `auto_create` false, vaults exist only once an
+    /// admin created them (the relay's default), as in production.
+    pub async fn relay_with(
+        bin: &Path,
+        data: &Path,
+        extra: &[String],
+        auto_create: bool,
+    ) -> Result<Server> {
         let port = free_port()?;
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let mut argv: Vec<String> = vec![
@@ -75,7 +86,10 @@ impl Server {
             // The drivers use a fresh vault per case, minted offline.
             env: HashMap::from([
                 ("RUST_LOG".to_owned(), "warn".to_owned()),
-                ("TESSERA_AUTO_CREATE_VAULTS".to_owned(), "true".to_owned()),
+                (
+                    "TESSERA_AUTO_CREATE_VAULTS".to_owned(),
+                    auto_create.to_string(),
+                ),
             ]),
             log: data.with_extension("log"),
             group: false,
@@ -114,6 +128,9 @@ impl Server {
             "TESSERA_SNAPSHOT_DEBOUNCE:200ms".into(),
             "--var".into(),
             "TESSERA_SNAPSHOT_MAX_DELAY:1s".into(),
+            // The drivers use a fresh vault per case, minted offline.
+            "--var".into(),
+            "TESSERA_AUTO_CREATE_VAULTS:true".into(),
         ];
         // wrangler needs Node 22, which the npm package puts in node_modules/.bin.
         let path = format!(

@@ -2,9 +2,13 @@
 //! `wrangler dev --var`) with the relay's names, units and defaults:
 //! `TESSERA_SNAPSHOT_DEBOUNCE`, `TESSERA_SNAPSHOT_MAX_DELAY` (durations such
 //! as `200ms`, `2s`, `5m`), `TESSERA_SNAPSHOT_KEEP`, `TESSERA_MAX_FRAME`,
-//! `TESSERA_MAX_UPDATE`, `TESSERA_MAX_BLOB`, `TESSERA_MAX_DOCS`. Pure, so it is
-//! tested natively.
+//! `TESSERA_MAX_UPDATE`, `TESSERA_MAX_BLOB`, `TESSERA_MAX_DOCS`, and the rate
+//! limits `TESSERA_MAX_FRAMES_PER_SEC`, `TESSERA_MAX_BYTES_PER_SEC`,
+//! `TESSERA_MAX_CONNECTS_PER_MIN`, `TESSERA_MAX_SOCKETS_PER_TOKEN`,
+//! `TESSERA_MAX_REQUESTS_PER_SEC` (0 turns one off) and
+//! `TESSERA_NO_RATE_LIMITS=true`. Pure, so it is tested natively.
 
+use tessera_crdt::rate::{RateLimits, Rates};
 use tessera_crdt::room::RoomConfig;
 
 /// Snapshots kept per doc unless `TESSERA_SNAPSHOT_KEEP` says otherwise.
@@ -29,6 +33,11 @@ pub struct WorkerConfig {
     pub room: RoomConfig,
     /// Snapshots kept per doc.
     pub snapshot_keep: usize,
+    /// `TESSERA_AUTO_CREATE_VAULTS=true`: any vault a valid token names is
+    /// created on first use (test suites with a fresh vault per case). Off:
+    /// vaults exist because an admin made them (`POST /v1/vaults/{vault}`),
+    /// except `default`, which every deployment has.
+    pub auto_create_vaults: bool,
 }
 
 impl Default for WorkerConfig {
@@ -36,6 +45,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             room: RoomConfig::default(),
             snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
+            auto_create_vaults: false,
         }
     }
 }
@@ -67,7 +77,51 @@ impl WorkerConfig {
         if let Some((n, v)) = get("TESSERA_MAX_DOCS") {
             limits.max_docs_per_vault = number(n, &v)?;
         }
+        c.room.rates = rates(&get)?;
+        if let Some((n, v)) = get("TESSERA_AUTO_CREATE_VAULTS") {
+            c.auto_create_vaults = boolean(n, &v)?;
+        }
         Ok(c)
+    }
+}
+
+/// The rate limits, as the relay's `--max-*-per-*` flags set them.
+fn rates(
+    get: &impl Fn(&'static str) -> Option<(&'static str, String)>,
+) -> Result<RateLimits, ConfigError> {
+    if let Some((n, v)) = get("TESSERA_NO_RATE_LIMITS") {
+        if boolean(n, &v)? {
+            return Ok(RateLimits::unlimited());
+        }
+    }
+    let mut r = Rates::default();
+    if let Some((n, v)) = get("TESSERA_MAX_FRAMES_PER_SEC") {
+        r.frames_per_sec = number(n, &v)?;
+    }
+    if let Some((n, v)) = get("TESSERA_MAX_BYTES_PER_SEC") {
+        r.bytes_per_sec = number(n, &v)?;
+    }
+    if let Some((n, v)) = get("TESSERA_MAX_CONNECTS_PER_MIN") {
+        r.connects_per_min = number(n, &v)?;
+    }
+    if let Some((n, v)) = get("TESSERA_MAX_SOCKETS_PER_TOKEN") {
+        r.sockets_per_token = number(n, &v)?;
+    }
+    if let Some((n, v)) = get("TESSERA_MAX_REQUESTS_PER_SEC") {
+        r.requests_per_sec = number(n, &v)?;
+    }
+    Ok(RateLimits::from_rates(r))
+}
+
+fn boolean(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" | "" => Ok(false),
+        _ => Err(ConfigError {
+            name,
+            value: value.to_owned(),
+            why: "expected true or false".to_owned(),
+        }),
     }
 }
 
@@ -138,6 +192,27 @@ mod tests {
         assert_eq!(c.room.snapshot_max_delay_ms, 1_000);
         assert_eq!(c.room.limits.max_blob_bytes, 1 << 20);
         assert_eq!(c.snapshot_keep, 3);
+    }
+
+    #[test]
+    fn rate_variables_set_the_rates_and_their_bursts_and_one_switch_turns_them_off() {
+        let c = WorkerConfig::from_vars(|name| match name {
+            "TESSERA_MAX_FRAMES_PER_SEC" => Some("10".into()),
+            "TESSERA_MAX_SOCKETS_PER_TOKEN" => Some("0".into()),
+            _ => None,
+        })
+        .expect("valid");
+        assert_eq!(c.room.rates.frames_per_sec, 10);
+        assert_eq!(c.room.rates.frame_burst, 600);
+        assert_eq!(c.room.rates.sockets_per_token, 0);
+        let off =
+            WorkerConfig::from_vars(|n| (n == "TESSERA_NO_RATE_LIMITS").then(|| "true".into()))
+                .expect("valid");
+        assert_eq!(off.room.rates, RateLimits::unlimited());
+        assert!(WorkerConfig::from_vars(
+            |n| (n == "TESSERA_NO_RATE_LIMITS").then(|| "maybe".into())
+        )
+        .is_err());
     }
 
     #[test]

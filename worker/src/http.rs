@@ -319,10 +319,15 @@ pub(crate) async fn handle(
             ))
         }
         Route::CreateVault => {
-            authorize(obj, &req, &vault, &p, Scope::Admin).await?;
+            let existed = obj
+                .store()?
+                .exists(&keys::manifest_key(&vault))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("storage failed: {e}")))?;
+            authorize_as(obj, &req, &vault, &p, Scope::Admin, true).await?;
             json(
-                &serde_json::json!({ "vault": vault.as_str(), "created": true }),
-                201,
+                &serde_json::json!({ "vault": vault.as_str(), "created": !existed }),
+                if existed { 200 } else { 201 },
                 origin,
             )
             .map_err(internal)
@@ -345,7 +350,20 @@ async fn authorize(
     p: &Params,
     needed: Scope,
 ) -> Result<Claims, ApiError> {
-    obj.boot(Some(vault)).await?;
+    authorize_as(obj, req, vault, p, needed, false).await
+}
+
+/// [`authorize`], creating the vault first when `create` (the admin's
+/// `POST /v1/vaults/{vault}`; the front door checked the admin token).
+async fn authorize_as(
+    obj: &VaultObject,
+    req: &Request,
+    vault: &VaultId,
+    p: &Params,
+    needed: Scope,
+    create: bool,
+) -> Result<Claims, ApiError> {
+    obj.open(vault, create).await?;
     let key = obj.token_key()?;
     let header = |name| req.headers().get(name).ok().flatten();
     let (authorization, protocols) = (header("Authorization"), header("Sec-WebSocket-Protocol"));
@@ -357,14 +375,17 @@ async fn authorize(
     .token();
     let revoked = obj.with(|l| l.revoked.clone()).unwrap_or_default();
     let token = token.ok_or(tessera_crdt::token::TokenError::Missing)?;
-    Ok(token::authorize(
+    let claims = token::authorize(
         &key,
         &revoked,
         &token,
         vault.as_str(),
         needed,
         now_ms() / 1000,
-    )?)
+    )?;
+    obj.with(|l| l.requests.admit(&claims.id, now_ms()))
+        .unwrap_or(Ok(()))?;
+    Ok(claims)
 }
 
 /// Accepts a hibernatable WebSocket and joins its session to the room.

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-use tessera_crdt::keys::VaultId;
+use tessera_crdt::keys::{self, VaultId, DEFAULT_VAULT};
 use tessera_crdt::room::{close, Effect, Room, SessionId, SessionRecord};
 use tessera_crdt::token::{Revocations, TokenKey};
 use worker::{
@@ -55,6 +55,8 @@ pub(crate) struct Live {
     pub(crate) poisoned: bool,
     /// When this instance last stored each token's last-seen time (unix s).
     pub(crate) seen: HashMap<String, u64>,
+    /// HTTP requests per token.
+    pub(crate) requests: tessera_crdt::rate::RequestRate,
 }
 
 /// One vault.
@@ -242,6 +244,29 @@ impl VaultObject {
     /// Rebuilds the room from storage if it is not in memory: after the
     /// first request, an eviction or a hibernation. `vault` names the vault on
     /// a request; wake-ups (socket messages, alarms) read it from storage.
+    /// Opens `vault` for a request. The first request an object ever gets
+    /// must name a vault an admin created (its manifest is in R2), or be the
+    /// admin's `create`; otherwise it is answered 404 and nothing is written
+    /// to this object's storage or to R2.
+    pub(crate) async fn open(&self, vault: &VaultId, create: bool) -> Result<(), ApiError> {
+        if self.live.borrow().is_some() {
+            return Ok(());
+        }
+        let config = WorkerConfig::from_vars(|name| self.env.var(name).ok().map(|v| v.to_string()))
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        let may_create = create || config.auto_create_vaults || vault.as_str() == DEFAULT_VAULT;
+        if !may_create
+            && !self
+                .store()?
+                .exists(&keys::manifest_key(vault))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("the vault could not be opened: {e}")))?
+        {
+            return Err(ApiError::no_such_vault(vault.as_str()));
+        }
+        self.boot(Some(vault)).await
+    }
+
     pub(crate) async fn boot(&self, vault: Option<&VaultId>) -> Result<(), ApiError> {
         if self.live.borrow().is_some() {
             return Ok(());
@@ -272,6 +297,7 @@ impl VaultObject {
             return Ok(());
         }
         log.mark_catalog_kept().map_err(|e| unavailable(&e))?;
+        let rates = config.room.rates;
         let mut room = Room::new(vault.as_str(), config.room, &manifest.epoch);
         room.load_catalog(recovered.catalog);
         let effects = room.recover(recovered.next_ticket, recovered.logged);
@@ -313,6 +339,7 @@ impl VaultObject {
             alarm_at: None,
             poisoned: false,
             seen: HashMap::new(),
+            requests: tessera_crdt::rate::RequestRate::new(&rates),
         });
         self.apply(effects).await;
         Ok(())

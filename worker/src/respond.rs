@@ -55,6 +55,9 @@ pub fn json(
 pub fn error_response(e: &ApiError, origin: Option<&str>) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
+    if let Some(secs) = e.retry_after_secs {
+        headers.set("Retry-After", &secs.to_string())?;
+    }
     let resp = Response::ok(e.body())?
         .with_status(e.status)
         .with_headers(headers);

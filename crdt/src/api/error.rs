@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong and what to do.
     pub message: String,
+    /// Seconds after which the request may succeed (`Retry-After`), for 429.
+    pub retry_after_secs: Option<u64>,
 }
 
 /// The longest message a refusal carries, in bytes. Messages often quote
@@ -46,6 +48,7 @@ impl ApiError {
             status,
             code,
             message,
+            retry_after_secs: None,
         }
     }
 
@@ -69,7 +72,8 @@ impl ApiError {
             404,
             "vault-not-found",
             format!(
-                "there is no vault {}; an admin creates vaults (tessera-relay vault create)",
+                "there is no vault {}; an admin creates vaults (`tessera-relay vault create`, \
+                 or POST /v1/vaults/{{vault}} with an admin token)",
                 excerpt(vault, 64)
             ),
         )
@@ -116,6 +120,17 @@ impl ApiError {
     /// The JSON body every refusal carries.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.code, "message": self.message }).to_string()
+    }
+}
+
+impl From<crate::rate::RateLimited> for ApiError {
+    /// 429 `rate-limited` with `Retry-After`.
+    fn from(e: crate::rate::RateLimited) -> Self {
+        let retry = e.retry_after_secs;
+        ApiError {
+            retry_after_secs: Some(retry),
+            ..ApiError::new(429, "rate-limited", e.to_string())
+        }
     }
 }
 

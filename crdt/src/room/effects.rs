@@ -4,6 +4,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::limits::Limits;
+use crate::rate::RateLimits;
 
 /// Identifies one connection within a room. Chosen by the shell, unique per room.
 pub type SessionId = u64;
@@ -34,6 +35,9 @@ pub mod close {
     pub const TOO_LARGE: u16 = 4413;
     /// The client did not read fast enough; it should reconnect and resync.
     pub const SLOW_CONSUMER: u16 = 4429;
+    /// The client (or its token) went over a rate limit; the reason ends in
+    /// `retry after N s` (what HTTP says with 429 and `Retry-After`).
+    pub const RATE_LIMITED: u16 = 4429;
     /// The relay failed; retry later.
     pub const INTERNAL: u16 = 4500;
     /// The relay is shutting down; reconnect.
@@ -107,6 +111,8 @@ pub enum Effect {
 pub struct RoomConfig {
     /// Limits on every input.
     pub limits: Limits,
+    /// How fast one session or token may go.
+    pub rates: RateLimits,
     /// A changed doc is snapshotted after this long without further changes…
     pub snapshot_debounce_ms: u64,
     /// …or at the latest this long after its first unsnapshotted change.
@@ -128,6 +134,7 @@ impl Default for RoomConfig {
     fn default() -> Self {
         RoomConfig {
             limits: Limits::default(),
+            rates: RateLimits::default(),
             snapshot_debounce_ms: 2_000,
             snapshot_max_delay_ms: 30_000,
             snapshot_retry_ms: 1_000,

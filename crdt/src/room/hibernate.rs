@@ -86,7 +86,7 @@ impl Room {
                 live.subscribers.insert(session);
             }
         }
-        self.sessions.insert(
+        self.insert_session(
             session,
             Session {
                 endpoint,
@@ -96,6 +96,7 @@ impl Room {
                 writes: record.writes.into_iter().collect(),
                 docs,
                 baseline: record.baseline,
+                rate: super::rates::SessionRate::new(&self.config.rates),
             },
         );
     }

@@ -26,6 +26,7 @@ mod files;
 mod hibernate;
 mod outbound;
 mod pending;
+mod rates;
 mod schedule;
 mod scope;
 
@@ -60,6 +61,8 @@ struct Session {
     /// Until then it gets no announcements: an announcement's cursor would
     /// let the device skip changes made before it connected (issue 15).
     baseline: bool,
+    /// Frames and bytes this session may still send ([`crate::rate`]).
+    rate: rates::SessionRate,
 }
 
 /// Work that arrived for a doc while it was loading.
@@ -157,6 +160,10 @@ pub struct Room {
     index_base: Option<u64>,
     /// Doc id → index path, for path-limited sessions (built on first use).
     path_table: Option<scope::PathTable>,
+    /// New connections per token.
+    connects: crate::rate::RateTable<String>,
+    /// Open sessions per token id.
+    open_by_token: HashMap<String, u32>,
 }
 
 impl Room {
@@ -164,7 +171,6 @@ impl Room {
     pub fn new(vault: &str, config: RoomConfig, epoch: &str) -> Room {
         Room {
             vault: vault.to_owned(),
-            config,
             epoch: epoch.to_owned(),
             sessions: HashMap::new(),
             docs: HashMap::new(),
@@ -179,6 +185,9 @@ impl Room {
             entry_tickets: HashMap::new(),
             index_base: None,
             path_table: None,
+            connects: rates::connect_table(&config.rates),
+            open_by_token: HashMap::new(),
+            config,
         }
     }
 
@@ -252,6 +261,10 @@ impl Room {
                 return out;
             }
         }
+        if let Err(limited) = self.admit(token_id.as_deref(), now) {
+            out.push(rates::refusal(session, &limited));
+            return out;
+        }
         let mut s = Session {
             endpoint: endpoint.clone(),
             scope,
@@ -260,10 +273,11 @@ impl Room {
             writes: HashMap::new(),
             docs: HashSet::new(),
             baseline: false,
+            rate: rates::SessionRate::new(&self.config.rates),
         };
         match endpoint {
             Endpoint::Vault => {
-                self.sessions.insert(session, s);
+                self.insert_session(session, s);
                 let scope = scope.to_string();
                 let hello = Message::Hello {
                     server: &self.config.server,
@@ -275,7 +289,7 @@ impl Room {
             }
             Endpoint::Doc(doc) => {
                 s.docs.insert(doc.clone());
-                self.sessions.insert(session, s);
+                self.insert_session(session, s);
                 let live = self.live(&doc, now, &mut out);
                 live.subscribers.insert(session);
                 match &mut live.phase {
@@ -309,9 +323,18 @@ impl Room {
     /// A frame arrived from a session.
     pub fn receive(&mut self, session: SessionId, frame: &[u8], now: u64) -> Vec<Effect> {
         let mut out = Vec::new();
-        let Some(s) = self.sessions.get(&session) else {
+        let Some(s) = self.sessions.get_mut(&session) else {
             return out;
         };
+        if let Err(limited) = s.rate.take(frame.len(), now) {
+            self.close_session(
+                session,
+                close::RATE_LIMITED,
+                &rates::reason(&limited),
+                &mut out,
+            );
+            return out;
+        }
         let limits = self.config.limits;
         match s.endpoint.clone() {
             Endpoint::Doc(doc) => match Message::decode(frame, &limits) {

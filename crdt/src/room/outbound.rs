@@ -163,6 +163,7 @@ impl Room {
         let Some(s) = self.sessions.remove(&session) else {
             return;
         };
+        self.count_closed(s.token_id.as_deref());
         self.acks.forget(session);
         for doc in s.docs {
             let removal = self.docs.get_mut(&doc).and_then(|live| {

@@ -52,7 +52,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // The one vault that exists without an admin asking: the first start's
     // `default`, whose tokens print below. Creating it again is a no-op.
     vaults
-        .create(&tessera_crdt::keys::VaultId::new("default")?)
+        .create(&tessera_crdt::keys::VaultId::new(
+            tessera_crdt::keys::DEFAULT_VAULT,
+        )?)
         .await
         .context("creating the default vault")?;
     let state = AppState {

@@ -64,7 +64,13 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::json!({ "error": self.0.code, "message": self.0.message });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.0.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -146,6 +152,10 @@ impl FromRequestParts<AppState> for Authed {
             .revocations()
             .check(&admitted.claims)
             .inspect_err(|e| state.metrics.error(e.reason()))?;
+        vault
+            .admit_request(&admitted.claims.id, crate::vault::wall_ms())
+            .map_err(api::ApiError::from)
+            .inspect_err(|e| state.metrics.error(e.code))?;
         Ok(Authed {
             vault,
             claims: admitted.claims,

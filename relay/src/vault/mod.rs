@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tessera_crdt::keys::VaultId;
+use tessera_crdt::rate::{RateLimited, RequestRate};
 use tessera_crdt::room::{Endpoint, Room, RoomConfig, RoomStats, SessionId};
 use tessera_crdt::token::{Claims, Revocations};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -154,6 +155,8 @@ pub struct VaultHandle {
     seen: Arc<std::sync::Mutex<HashMap<String, u64>>>,
     /// When an admin deleted the vault (unix ms), as last read from its manifest.
     deleted: Arc<RwLock<Option<u64>>>,
+    /// HTTP requests per token.
+    requests: Arc<std::sync::Mutex<RequestRate>>,
 }
 
 impl VaultHandle {
@@ -179,6 +182,16 @@ impl VaultHandle {
             seen.insert(token_id.to_owned(), now_secs);
         }
         due
+    }
+
+    /// Counts one HTTP request (or socket upgrade) of `token_id` against
+    /// the token's request rate in this vault.
+    pub fn admit_request(&self, token_id: &str, now_ms: u64) -> Result<(), RateLimited> {
+        match self.requests.lock() {
+            Ok(mut r) => r.admit(token_id, now_ms),
+            // A poisoned lock means a panic elsewhere; do not refuse for it.
+            Err(_) => Ok(()),
+        }
     }
 
     /// When an admin deleted the vault (unix ms), if it is deleted.
@@ -381,6 +394,7 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         revoked,
         seen: Arc::default(),
         deleted: Arc::new(RwLock::new(manifest.deleted_ms)),
+        requests: Arc::new(std::sync::Mutex::new(RequestRate::new(&deps.room.rates))),
     };
     let actor = actor::Actor {
         compacting: false,

@@ -14,7 +14,7 @@ import { Docs, INDEX } from './docs';
 import { Flow } from './flow';
 import type { SyncFilter } from './filter';
 import { tokenProtocols } from './credentials';
-import { Link, type SocketTarget } from './link';
+import { Link, retryAfterMs, type SocketTarget } from './link';
 import { Meta } from './meta';
 import { Outbox } from './outbox';
 import type { BlobClient, Clock, LocalStore, Logger, Timer, Transport, VaultFiles } from './ports';
@@ -69,6 +69,8 @@ export class SyncEngine {
   /** The last scope the relay granted; kept while offline (a read-only token stays read-only). */
   private knownScope = '';
   private lastError: string | undefined;
+  /** Why the relay asked this device to stay away for a while (4429), until the next hello. */
+  private offlineReason: string | undefined;
   /** Docs whose step 2 arrived on this connection: their content is known. */
   private readonly synced = new Set<string>();
   private readonly subscribed = new Set<string>();
@@ -375,6 +377,7 @@ export class SyncEngine {
       conflicts: this.disk.conflicts().length,
       heldDeletes: this.disk.heldDeletes().length,
       error: this.lastError,
+      offlineReason: this.offlineReason,
     });
     if (!sameStatus(next, this.status)) {
       this.status = next;
@@ -448,6 +451,7 @@ export class SyncEngine {
     this.scope = scope;
     this.knownScope = scope;
     this.lastError = undefined;
+    this.offlineReason = undefined;
     this.outbox.resetConnection();
     this.resetSubscriptions();
     this.log.info(`hello from ${server}: scope ${scope}`);
@@ -568,6 +572,11 @@ export class SyncEngine {
     this.resetSubscriptions();
     this.round = undefined;
     if (code === 4401 || code === 4403) this.lastError = reason || 'the relay refused the token';
+    const wait = retryAfterMs(code, reason);
+    if (wait > 0) {
+      this.offlineReason = `the relay is limiting this device (${reason}); reconnecting in ${Math.ceil(wait / 1000)} s`;
+      this.log.warn(this.offlineReason);
+    }
     if (!opened && code === 1006) void this.diagnoseRefusal();
     this.updateStatus();
   }

@@ -13,10 +13,25 @@ export class RelayError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For 429: when the relay said to ask again (its Retry-After), in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 }
+
+/** A 429 whose Retry-After is at most this long is waited out and retried. */
+const MAX_WAIT_MS = 60_000;
+/** Retries of one request after 429s before its caller hears of it. */
+const MAX_RATE_RETRIES = 3;
+
+/** Retry-After in ms (whole seconds, as the relay sends it); undefined if absent or unreadable. */
+export function retryAfterHeaderMs(value: string | null): number | undefined {
+  if (value === null || !/^\d{1,6}$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RelayHttp implements BlobClient {
   constructor(
@@ -24,6 +39,7 @@ export class RelayHttp implements BlobClient {
     private readonly vault: string,
     private readonly token: string,
     private readonly fetchFn: typeof fetch,
+    private readonly wait: (ms: number) => Promise<void> = sleep,
   ) {}
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {
@@ -54,7 +70,8 @@ export class RelayHttp implements BlobClient {
    */
   async socketRefusal(): Promise<RelayError | undefined> {
     const res = await this.raw('GET', '/ws');
-    return res.status === 401 || res.status === 403 ? this.error(res) : undefined;
+    // 404: no such vault (an admin creates vaults); 410: an admin deleted it.
+    return [401, 403, 404, 410].includes(res.status) ? this.error(res) : undefined;
   }
 
   private async call(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
@@ -63,11 +80,21 @@ export class RelayHttp implements BlobClient {
     return res;
   }
 
-  private raw(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
+  /**
+   * One request. A 429 (the relay's per-token request rate) is waited out
+   * for as long as its Retry-After says, up to a minute, a few times; after
+   * that the caller gets the 429 and retries on its own schedule.
+   */
+  private async raw(method: string, path: string, body?: BodyInit, type?: string): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (type) headers['content-type'] = type;
     const url = `${this.base.replace(/\/$/, '')}/v1/vaults/${encodeURIComponent(this.vault)}${path}`;
-    return this.fetchFn(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.fetchFn(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const wait = res.status === 429 ? retryAfterHeaderMs(res.headers.get('retry-after')) : undefined;
+      if (wait === undefined || wait > MAX_WAIT_MS || attempt >= MAX_RATE_RETRIES) return res;
+      await this.wait(wait);
+    }
   }
 
   private async error(res: Response): Promise<RelayError> {
@@ -80,6 +107,6 @@ export class RelayHttp implements BlobClient {
     } catch {
       // Not JSON: keep the status line.
     }
-    return new RelayError(res.status, code, `${code}: ${message}`);
+    return new RelayError(res.status, code, `${code}: ${message}`, retryAfterHeaderMs(res.headers.get('retry-after')));
   }
 }

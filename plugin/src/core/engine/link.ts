@@ -32,6 +32,21 @@ const BASE_MS = 500;
 const MAX_MS = 30_000;
 /** Close codes after which retrying soon cannot help (token refused). */
 const AUTH_CODES = new Set([4401, 4403]);
+/** The relay's rate-limit close (its reason ends in `retry after N s`). */
+export const RATE_LIMITED = 4429;
+/** The longest wait a relay's `retry after` may impose (a hostile relay cannot park the device). */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * The wait a close asks for: `retry after N s` in a 4429 reason (the relay's
+ * rate limits, like HTTP's Retry-After), capped; 0 when it asks for none.
+ */
+export function retryAfterMs(code: number, reason: string): number {
+  if (code !== RATE_LIMITED) return 0;
+  const m = /retry after (\d{1,6}) s/.exec(reason);
+  if (!m) return 0;
+  return Math.min(MAX_RETRY_AFTER_MS, Number(m[1]) * 1000);
+}
 
 export class Link {
   private conn: Connection | undefined;
@@ -138,7 +153,7 @@ export class Link {
         (wasUp && code !== 1000 ? this.log.warn : this.log.info)(`socket closed (${code}${reason ? ': ' + reason : ''})`);
         if (wasUp || code !== 1006) this.handlers.onDown(code, reason, wasUp);
         else this.handlers.onDown(code, reason || 'relay unreachable', false);
-        this.schedule(AUTH_CODES.has(code));
+        this.schedule(AUTH_CODES.has(code), retryAfterMs(code, reason));
       },
     }, protocols);
     this.conn = conn;
@@ -186,12 +201,13 @@ export class Link {
     this.schedule(false);
   }
 
-  private schedule(slow: boolean): void {
+  private schedule(slow: boolean, atLeastMs = 0): void {
     if (this.stopped) return;
     const exp = slow ? MAX_MS : Math.min(MAX_MS, BASE_MS * 2 ** this.attempt);
     this.attempt++;
-    // Full jitter in [exp/2, exp): spreads reconnecting devices apart.
-    const delay = exp / 2 + this.random() * (exp / 2);
+    // Full jitter in [exp/2, exp): spreads reconnecting devices apart. A
+    // relay that said when to come back is not asked before then.
+    const delay = atLeastMs + exp / 2 + this.random() * (exp / 2);
     this.timer = this.clock.setTimeout(() => this.open(), delay);
   }
 }

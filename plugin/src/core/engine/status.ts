@@ -33,6 +33,8 @@ export interface StatusInputs {
   conflicts: number;
   /** A refusal that is not about scope, or the last close when it was the relay saying no. */
   error: string | undefined;
+  /** While offline: what the relay said when it closed the socket, if it asked the device to wait (rate limits). */
+  offlineReason?: string | undefined;
   receiving?: { done: number; total: number } | undefined;
   savedAt?: number | undefined;
   heldDeletes?: number;
@@ -60,7 +62,9 @@ function deriveState(s: StatusInputs): SyncStatus {
       ...(s.refused > 0 ? { reason: `${s.refused} local change(s) not saved` } : {}),
     };
   }
-  if (!s.connected) return { state: 'offline', pending: s.pending + s.refused, conflicts };
+  if (!s.connected) {
+    return { state: 'offline', pending: s.pending + s.refused, conflicts, ...(s.offlineReason ? { reason: s.offlineReason } : {}) };
+  }
   if (s.pending > 0) return { state: 'syncing', pending: s.pending, conflicts };
   return { state: 'connected', pending: 0, conflicts };
 }

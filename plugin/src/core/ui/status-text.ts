@@ -51,7 +51,11 @@ export function statusText(status: StatusLike): StatusText {
         tone: 'warn',
       };
     case 'offline':
-      return { text: `Offline${pending}`, title: `Tessera: not connected; changes are kept and sent on reconnect${last}`, tone: 'warn' };
+      return {
+        text: `Offline${pending}`,
+        title: `Tessera: not connected${status.reason ? ` (${status.reason})` : ''}; changes are kept and sent on reconnect${last}`,
+        tone: 'warn',
+      };
     case 'disconnected':
       return { text: `Disconnected${pending}`, title: 'Tessera: sync is switched off in the settings', tone: 'warn' };
     case 'syncing':
