@@ -68,7 +68,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
                 r.refused,
                 Date::now().as_millis().saturating_sub(started)
             ),
-            Err(RunError::NoIndex) => {}
+            // Said, not silent: a vault whose first notes are not yet
+            // snapshotted is skipped until the next run.
+            Err(RunError::NoIndex) => {
+                console_log!("backup {vault}: skipped, no index snapshot stored yet")
+            }
             Err(e) => console_error!("backup {vault} failed (the next run continues): {e}"),
         }
     }
