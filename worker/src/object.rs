@@ -299,6 +299,9 @@ impl VaultObject {
         log.mark_catalog_kept().map_err(|e| unavailable(&e))?;
         let rates = config.room.rates;
         let mut room = Room::new(vault.as_str(), config.room, &manifest.epoch);
+        if recovered.catalog_intact {
+            room.mark_catalog_complete();
+        }
         room.load_catalog(recovered.catalog);
         let effects = room.recover(recovered.next_ticket, recovered.logged);
         let records = log.sessions().map_err(|e| unavailable(&e))?;

@@ -71,6 +71,10 @@ impl Room {
             self.refuse(session, doc, ErrorCode::LimitExceeded, seq, &text, out);
             return;
         }
+        if is_new && !message.is_write() && self.catalog_complete {
+            self.answer_absent(session, doc, &message, out);
+            return;
+        }
         let max_queued = self.config.max_queued_frames;
         let live = self.live(doc, now, out);
         live.last_active_ms = now;

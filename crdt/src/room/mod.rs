@@ -16,6 +16,7 @@
 //! snapshotted on a debounce ([`Effect::Snapshot`]); once stored, the log
 //! below the oldest unsnapshotted change is released ([`Effect::CompactLog`]).
 
+mod absent;
 mod acks;
 mod announce;
 mod dispatch;
@@ -141,6 +142,10 @@ pub struct Room {
     /// ([`Room::catalog_changes`]): what it must append to its stored
     /// catalog before the log below them may be compacted.
     catalog_unsaved: HashSet<String>,
+    /// True when the catalog is known to hold every doc of the vault
+    /// ([`Room::mark_catalog_complete`]): a read of a doc outside it is
+    /// answered as empty, without a load.
+    catalog_complete: bool,
     /// Docs with log entries not yet loaded, and their first such ticket.
     recovering: HashMap<String, u64>,
     /// Docs with unsnapshotted changes.
@@ -176,6 +181,7 @@ impl Room {
             docs: HashMap::new(),
             catalog: HashMap::new(),
             catalog_unsaved: HashSet::new(),
+            catalog_complete: false,
             recovering: HashMap::new(),
             dirty: BTreeSet::new(),
             next_ticket: 1,
@@ -209,6 +215,18 @@ impl Room {
             let t = self.catalog.entry(doc).or_default();
             *t = (*t).max(ticket);
         }
+    }
+
+    /// Says that the catalog given to [`Room::load_catalog`] holds every doc
+    /// the vault has (the shell kept it since the vault was created, so no
+    /// stored note is missing from it). From then on a read-only message —
+    /// a sync step 1, awareness — about a doc outside the catalog is answered
+    /// as for an empty doc and loads nothing: otherwise any token, read-only
+    /// included, could make the room load, and keep in memory, one doc per
+    /// random id it sends. Without this call every doc id is looked up in
+    /// storage, as a lost catalog must not hide stored notes.
+    pub fn mark_catalog_complete(&mut self) {
+        self.catalog_complete = true;
     }
 
     /// Start-up after a restart: `next_ticket` exceeds every ticket ever

@@ -370,9 +370,12 @@ pub(crate) async fn start(id: VaultId, deps: VaultDeps) -> Result<VaultHandle, P
         .map_err(|e| PersistError::Corrupt(e.to_string()))?;
     // Without the local catalog, change cursors handed out before can't be
     // honoured: an existing vault gets a new epoch, so clients resync fully once.
-    let manifest =
+    let (manifest, created) =
         persist::load_manifest(deps.store.as_ref(), &id, wall_ms(), catalog.is_some()).await?;
     let mut room = Room::new(id.as_str(), deps.room.clone(), &manifest.epoch);
+    if catalog.is_some() || created {
+        room.mark_catalog_complete();
+    }
     room.load_catalog(catalog.unwrap_or_default());
     let initial = room.recover(recovered.next_ticket, recovered.logged());
     // Saved now, so a restart before the first compaction keeps the epoch.

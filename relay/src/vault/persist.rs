@@ -186,13 +186,14 @@ pub async fn manifest_exists(store: &dyn Store, vault: &VaultId) -> Result<bool,
 /// Reads the vault's manifest, creating it on first use. `catalog_intact`
 /// says whether the local change catalog survived; if not, an existing
 /// vault's epoch is renewed so clients never trust a cursor the relay can't
-/// honour.
+/// honour. The flag returned is true when the manifest was created now (the
+/// vault is new, so an empty catalog is complete).
 pub async fn load_manifest(
     store: &dyn Store,
     vault: &VaultId,
     now_ms: u64,
     catalog_intact: bool,
-) -> Result<Manifest, PersistError> {
+) -> Result<(Manifest, bool), PersistError> {
     let key = keys::manifest_key(vault);
     for _ in 0..8 {
         match store.get(&key).await? {
@@ -200,7 +201,7 @@ pub async fn load_manifest(
                 let mut manifest = Manifest::decode(&obj.bytes)
                     .map_err(|e| PersistError::Corrupt(format!("{key}: {e}")))?;
                 if catalog_intact {
-                    return Ok(manifest);
+                    return Ok((manifest, false));
                 }
                 manifest = manifest.reset();
                 match store
@@ -211,7 +212,7 @@ pub async fn load_manifest(
                     )
                     .await?
                 {
-                    PutOutcome::Written(_) => return Ok(manifest),
+                    PutOutcome::Written(_) => return Ok((manifest, false)),
                     PutOutcome::PreconditionFailed => continue,
                 }
             }
@@ -221,7 +222,7 @@ pub async fn load_manifest(
                     .put(&key, Bytes::from(manifest.encode()), PutCondition::IfAbsent)
                     .await?
                 {
-                    PutOutcome::Written(_) => return Ok(manifest),
+                    PutOutcome::Written(_) => return Ok((manifest, true)),
                     PutOutcome::PreconditionFailed => continue,
                 }
             }
