@@ -4,7 +4,7 @@
 
 use tessera_crdt::limits::Limits;
 use tessera_crdt::protocol::{Message, SyncMessage, VaultFrame};
-use tessera_crdt::room::{Effect, Endpoint, Room, RoomConfig, SessionId};
+use tessera_crdt::room::{Effect, Endpoint, Room, RoomConfig, SessionId, MAX_ABSENT_FOLLOWS};
 use tessera_crdt::token::Scope;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, StateVector, Text, Transact};
@@ -57,12 +57,82 @@ fn replies(fx: &[Effect], to: SessionId) -> Vec<String> {
 #[test]
 fn step_ones_for_made_up_doc_ids_are_answered_empty_and_load_nothing() {
     let mut r = room(true);
-    for i in 0..5_000 {
+    for i in 0..MAX_ABSENT_FOLLOWS as u64 {
         let fx = r.receive(READER, &step1(&doc_id(i)), 0);
         assert_eq!(loads(&fx), 0);
         assert_eq!(replies(&fx, READER), ["step2 [0, 0]", "step1 [0]"]);
     }
     assert_eq!(r.stats().docs_loaded, 0, "no doc is kept in memory");
+}
+
+#[test]
+fn past_its_bound_a_session_asking_for_made_up_ids_is_refused_and_still_loads_nothing() {
+    let mut r = room(true);
+    for i in 0..MAX_ABSENT_FOLLOWS as u64 {
+        r.receive(READER, &step1(&doc_id(i)), 0);
+    }
+    for i in 0..1_000u64 {
+        let fx = r.receive(READER, &step1(&doc_id(1_000_000 + i)), 0);
+        assert_eq!(loads(&fx), 0);
+        let answer = replies(&fx, READER);
+        assert_eq!(answer.len(), 1, "{answer:?}");
+        assert!(answer[0].contains("LimitExceeded"), "{answer:?}");
+    }
+    assert_eq!(r.stats().docs_loaded, 0);
+    // Asking again for one it already follows is still answered.
+    let fx = r.receive(READER, &step1(&doc_id(0)), 0);
+    assert_eq!(replies(&fx, READER), ["step2 [0, 0]", "step1 [0]"]);
+}
+
+#[test]
+fn a_session_that_asked_for_a_doc_before_it_existed_receives_the_write_that_creates_it() {
+    let mut r = room(true);
+    let id = doc_id(1);
+    r.receive(READER, &step1(&id), 0);
+    let doc = Doc::with_client_id(9);
+    let text = doc.get_or_insert_text("content");
+    let update = {
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "hello");
+        txn.encode_update_v1()
+    };
+    let write = Message::Sync(SyncMessage::Update(&update)).to_vault_frame(&id);
+    let mut fx = r.receive(WRITER, &write, 0);
+    fx.extend(r.doc_loaded(&id, None, 0, &[], 0));
+    let to_reader = replies(&fx, READER);
+    assert!(
+        to_reader.iter().any(|m| m.starts_with("Sync(Update(")),
+        "the reader follows the new doc live: {to_reader:?}"
+    );
+}
+
+#[test]
+fn docs_that_came_to_exist_no_longer_count_against_the_bound() {
+    let mut r = room(true);
+    let write_to = |r: &mut Room, id: &str| {
+        let doc = Doc::with_client_id(9);
+        let text = doc.get_or_insert_text("content");
+        let update = {
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 0, "x");
+            txn.encode_update_v1()
+        };
+        let write = Message::Sync(SyncMessage::Update(&update)).to_vault_frame(id);
+        r.receive(WRITER, &write, 0);
+        r.doc_loaded(id, None, 0, &[], 0);
+    };
+    // A device creating many notes asks for each before writing it.
+    for i in 0..(2 * MAX_ABSENT_FOLLOWS as u64) {
+        let id = doc_id(i);
+        let fx = r.receive(READER, &step1(&id), 0);
+        assert!(
+            !replies(&fx, READER)
+                .iter()
+                .any(|m| m.contains("LimitExceeded")),
+            "note {i} was refused"
+        );
+        write_to(&mut r, &id);
+    }
 }
 
 #[test]

@@ -97,6 +97,7 @@ impl Room {
                 docs,
                 baseline: record.baseline,
                 rate: super::rates::SessionRate::new(&self.config.rates),
+                absent: Default::default(),
             },
         );
     }

@@ -33,6 +33,7 @@ mod scope;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
+pub use absent::MAX_ABSENT_FOLLOWS;
 pub use doc::{Applied, CrdtError};
 pub use effects::{close, Effect, Endpoint, RoomConfig, SessionId};
 pub use hibernate::SessionRecord;
@@ -64,6 +65,8 @@ struct Session {
     baseline: bool,
     /// Frames and bytes this session may still send ([`crate::rate`]).
     rate: rates::SessionRate,
+    /// Docs in `docs` the vault does not hold yet (bounded: see `absent.rs`).
+    absent: HashSet<String>,
 }
 
 /// Work that arrived for a doc while it was loading.
@@ -292,6 +295,7 @@ impl Room {
             docs: HashSet::new(),
             baseline: false,
             rate: rates::SessionRate::new(&self.config.rates),
+            absent: HashSet::new(),
         };
         match endpoint {
             Endpoint::Vault => {
@@ -520,6 +524,9 @@ impl Room {
             });
             let mut live = LiveDoc::loading(now);
             live.subscribers = self.waiting_subscribers(doc);
+            if !live.subscribers.is_empty() {
+                self.absent_created(doc);
+            }
             self.docs.insert(doc.to_owned(), live);
         }
         self.docs
