@@ -316,10 +316,15 @@ impl RequestRate {
         }
     }
 
-    /// Counts one request of `token_id` at `now_ms`.
-    pub fn admit(&mut self, token_id: &str, now_ms: u64) -> Result<(), RateLimited> {
-        self.table
-            .take(&token_id.to_owned(), 1, now_ms, "requests for this token")
+    /// Counts one request made with `claims` at `now_ms` (none without a
+    /// token: `--insecure-no-auth` has no one to count).
+    pub fn admit(&mut self, claims: &crate::token::Claims, now_ms: u64) -> Result<(), RateLimited> {
+        match claims.token_id() {
+            Some(id) => self
+                .table
+                .take(&id.to_owned(), 1, now_ms, "requests for this token"),
+            None => Ok(()),
+        }
     }
 }
 

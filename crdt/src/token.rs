@@ -102,6 +102,10 @@ impl FromStr for Scope {
     }
 }
 
+/// The id of the claims a relay running `--insecure-no-auth` gives every
+/// request. It names no token: nothing is counted or revoked by it.
+pub const NO_AUTH_ID: &str = "insecure-no-auth";
+
 /// What a token says about its holder: the token's payload.
 ///
 /// Unknown fields are refused: a later version may add a claim that narrows
@@ -170,6 +174,12 @@ pub enum ClaimsError {
 }
 
 impl Claims {
+    /// The token id per-token limits count by; `None` when there is no
+    /// token (`--insecure-no-auth`).
+    pub fn token_id(&self) -> Option<&str> {
+        (self.id != NO_AUTH_ID).then_some(self.id.as_str())
+    }
+
     /// Claims for a new token with a fresh random id.
     ///
     /// `now` and the result's times are unix seconds; `ttl_secs` of `None`

@@ -31,6 +31,18 @@ fn step1(doc: &str) -> Vec<u8> {
     Message::Sync(SyncMessage::Step1(&sv)).to_vault_frame(doc)
 }
 
+/// The update that creates `doc` with `text` in it, as a vault frame.
+fn first_write(doc: &str, text: &str) -> Vec<u8> {
+    let d = Doc::with_client_id(9);
+    let content = d.get_or_insert_text("content");
+    let update = {
+        let mut txn = d.transact_mut();
+        content.insert(&mut txn, 0, text);
+        txn.encode_update_v1()
+    };
+    Message::Sync(SyncMessage::Update(&update)).to_vault_frame(doc)
+}
+
 fn loads(fx: &[Effect]) -> usize {
     fx.iter()
         .filter(|e| matches!(e, Effect::Load { .. }))
@@ -89,14 +101,7 @@ fn a_session_that_asked_for_a_doc_before_it_existed_receives_the_write_that_crea
     let mut r = room(true);
     let id = doc_id(1);
     r.receive(READER, &step1(&id), 0);
-    let doc = Doc::with_client_id(9);
-    let text = doc.get_or_insert_text("content");
-    let update = {
-        let mut txn = doc.transact_mut();
-        text.insert(&mut txn, 0, "hello");
-        txn.encode_update_v1()
-    };
-    let write = Message::Sync(SyncMessage::Update(&update)).to_vault_frame(&id);
+    let write = first_write(&id, "hello");
     let mut fx = r.receive(WRITER, &write, 0);
     fx.extend(r.doc_loaded(&id, None, 0, &[], 0));
     let to_reader = replies(&fx, READER);
@@ -110,15 +115,7 @@ fn a_session_that_asked_for_a_doc_before_it_existed_receives_the_write_that_crea
 fn docs_that_came_to_exist_no_longer_count_against_the_bound() {
     let mut r = room(true);
     let write_to = |r: &mut Room, id: &str| {
-        let doc = Doc::with_client_id(9);
-        let text = doc.get_or_insert_text("content");
-        let update = {
-            let mut txn = doc.transact_mut();
-            text.insert(&mut txn, 0, "x");
-            txn.encode_update_v1()
-        };
-        let write = Message::Sync(SyncMessage::Update(&update)).to_vault_frame(id);
-        r.receive(WRITER, &write, 0);
+        r.receive(WRITER, &first_write(id, "x"), 0);
         r.doc_loaded(id, None, 0, &[], 0);
     };
     // A device creating many notes asks for each before writing it.
@@ -157,14 +154,7 @@ fn the_first_write_creates_the_doc_and_a_later_step_one_gets_its_text() {
     let mut r = room(true);
     let id = doc_id(1);
     r.receive(READER, &step1(&id), 0);
-    let doc = Doc::with_client_id(9);
-    let text = doc.get_or_insert_text("content");
-    let update = {
-        let mut txn = doc.transact_mut();
-        text.insert(&mut txn, 0, "hello");
-        txn.encode_update_v1()
-    };
-    let write = Message::Sync(SyncMessage::Update(&update)).to_vault_frame(&id);
+    let write = first_write(&id, "hello");
     let fx = r.receive(WRITER, &write, 0);
     assert_eq!(loads(&fx), 1, "a write to a new doc still looks in storage");
     r.doc_loaded(&id, None, 0, &[], 0);

@@ -3,9 +3,9 @@
 //! else notices.
 
 use tessera_crdt::protocol::{Message, SyncMessage};
-use tessera_crdt::rate::{RateLimits, Rates};
+use tessera_crdt::rate::{RateLimits, Rates, RequestRate};
 use tessera_crdt::room::{close, Effect, Endpoint, Room, RoomConfig, SessionId};
-use tessera_crdt::token::Scope;
+use tessera_crdt::token::{Claims, Scope, NO_AUTH_ID};
 
 const NOTE: &str = "0123456789abcdef0123456789abcdef";
 
@@ -188,6 +188,32 @@ fn sessions_without_a_token_id_are_not_counted_against_any_token() {
     for id in 1..=50 {
         let out = room.join(id, Endpoint::Vault, Scope::Write, None, 0);
         assert!(closes(&out, id).is_empty());
+    }
+}
+
+#[test]
+fn without_authentication_sessions_share_no_token_and_are_not_capped_together() {
+    // `--insecure-no-auth` gives every request the same claims: counting them
+    // as one token would cap the whole relay at one token's sockets.
+    let mut room = room_with(slow_rates());
+    let claims = Claims {
+        vault: "default".into(),
+        scope: Scope::Admin,
+        iat: 0,
+        exp: None,
+        id: NO_AUTH_ID.into(),
+        device: None,
+        paths: None,
+    };
+    for id in 1..=20 {
+        let out = room.join_claims(id, Endpoint::Vault, &claims, 0);
+        assert!(closes(&out, id).is_empty(), "session {id}: {out:?}");
+    }
+    let mut requests = RequestRate::new(&RateLimits::from_rates(slow_rates()));
+    for _ in 0..1_000 {
+        requests
+            .admit(&claims, 0)
+            .expect("no token, no request rate");
     }
 }
 

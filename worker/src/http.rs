@@ -383,7 +383,7 @@ async fn authorize_as(
         needed,
         now_ms() / 1000,
     )?;
-    obj.with(|l| l.requests.admit(&claims.id, now_ms()))
+    obj.with(|l| l.requests.admit(&claims, now_ms()))
         .unwrap_or(Ok(()))?;
     Ok(claims)
 }

@@ -169,7 +169,7 @@ pub fn admit(
             scope: Scope::Admin,
             iat: now_secs,
             exp: None,
-            id: "insecure-no-auth".into(),
+            id: crate::token::NO_AUTH_ID.into(),
             device: None,
             paths: None,
         },

@@ -19,6 +19,7 @@
 mod absent;
 mod acks;
 mod announce;
+mod catalog;
 mod dispatch;
 mod doc;
 mod durability;
@@ -30,6 +31,7 @@ mod pending;
 mod rates;
 mod schedule;
 mod scope;
+mod stats;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -37,6 +39,7 @@ pub use absent::MAX_ABSENT_FOLLOWS;
 pub use doc::{Applied, CrdtError};
 pub use effects::{close, Effect, Endpoint, RoomConfig, SessionId};
 pub use hibernate::SessionRecord;
+pub use stats::RoomStats;
 
 use crate::awareness::AwarenessTable;
 use crate::ids::{validate_doc_id, validate_stored_doc_id};
@@ -115,23 +118,6 @@ struct LiveDoc {
     last_active_ms: u64,
 }
 
-/// Counts for metrics and health checks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RoomStats {
-    /// Open sessions.
-    pub sessions: usize,
-    /// Docs held in memory (ready, loading or quarantined).
-    pub docs_loaded: usize,
-    /// Docs with changes not yet in a stored snapshot.
-    pub docs_dirty: usize,
-    /// Quarantined docs.
-    pub docs_quarantined: usize,
-    /// Acks waiting for durability.
-    pub pending_acks: usize,
-    /// Docs the vault holds (the catalog).
-    pub docs_known: usize,
-}
-
 /// One vault's live state. See the module docs for the event flow.
 pub struct Room {
     vault: String,
@@ -208,28 +194,6 @@ impl Room {
     /// The room's settings.
     pub fn config(&self) -> &RoomConfig {
         &self.config
-    }
-
-    /// Tells the room every doc the vault holds and its last change ticket
-    /// (from stored heads). Without it, change cursors cannot be honoured and
-    /// the shell must start a new epoch.
-    pub fn load_catalog(&mut self, entries: impl IntoIterator<Item = (String, u64)>) {
-        for (doc, ticket) in entries {
-            let t = self.catalog.entry(doc).or_default();
-            *t = (*t).max(ticket);
-        }
-    }
-
-    /// Says that the catalog given to [`Room::load_catalog`] holds every doc
-    /// the vault has (the shell kept it since the vault was created, so no
-    /// stored note is missing from it). From then on a read-only message —
-    /// a sync step 1, awareness — about a doc outside the catalog is answered
-    /// as for an empty doc and loads nothing: otherwise any token, read-only
-    /// included, could make the room load, and keep in memory, one doc per
-    /// random id it sends. Without this call every doc id is looked up in
-    /// storage, as a lost catalog must not hide stored notes.
-    pub fn mark_catalog_complete(&mut self) {
-        self.catalog_complete = true;
     }
 
     /// Start-up after a restart: `next_ticket` exceeds every ticket ever
@@ -429,38 +393,6 @@ impl Room {
         )
     }
 
-    /// Every doc of the vault and the last ticket that changed it, sorted by
-    /// doc id. The shell persists this before compacting the log so change
-    /// cursors survive a restart.
-    pub fn catalog(&self) -> Vec<(String, u64)> {
-        let mut entries: Vec<(String, u64)> =
-            self.catalog.iter().map(|(d, t)| (d.clone(), *t)).collect();
-        entries.sort_unstable();
-        entries
-    }
-
-    /// The catalog entries changed since the last call (sorted by doc id),
-    /// with their current tickets. A shell that keeps its catalog as a base
-    /// plus appended changes stores these before compacting the log, which
-    /// costs O(changed docs) instead of rewriting [`Room::catalog`] each time.
-    /// If storing them fails, hand them back with [`Room::catalog_unsaved`].
-    pub fn catalog_changes(&mut self) -> Vec<(String, u64)> {
-        let mut entries: Vec<(String, u64)> = self
-            .catalog_unsaved
-            .drain()
-            .filter_map(|d| self.catalog.get(&d).map(|t| (d, *t)))
-            .collect();
-        entries.sort_unstable();
-        entries
-    }
-
-    /// Marks entries taken by [`Room::catalog_changes`] as unsaved again
-    /// (their write failed), so the next call returns them.
-    pub fn catalog_unsaved(&mut self, entries: impl IntoIterator<Item = (String, u64)>) {
-        self.catalog_unsaved
-            .extend(entries.into_iter().map(|(doc, _)| doc));
-    }
-
     /// The merged state of a loaded doc (for restore and export), or `None`
     /// when it is not loaded and ready.
     pub fn doc_state(&self, doc: &str) -> Option<Vec<u8>> {
@@ -484,22 +416,6 @@ impl Room {
         self.server_apply(doc, update, now, &mut out)
             .map_err(|e| e.into_crdt())?;
         Ok(out)
-    }
-
-    /// Counts for metrics.
-    pub fn stats(&self) -> RoomStats {
-        RoomStats {
-            sessions: self.sessions.len(),
-            docs_loaded: self.docs.len(),
-            docs_dirty: self.dirty.len(),
-            docs_quarantined: self
-                .docs
-                .values()
-                .filter(|l| matches!(l.phase, Phase::Quarantined(_)))
-                .count(),
-            pending_acks: self.acks.len(),
-            docs_known: self.catalog.len(),
-        }
     }
 
     /// True when nothing is connected, nothing waits for storage, and the

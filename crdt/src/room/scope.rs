@@ -53,7 +53,7 @@ impl Room {
             session,
             endpoint,
             claims.scope,
-            Some(claims.id.clone()),
+            claims.token_id().map(str::to_owned),
             now,
         );
         if let (Some(s), Some(paths)) = (self.sessions.get_mut(&session), &claims.paths) {

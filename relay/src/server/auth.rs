@@ -153,7 +153,7 @@ impl FromRequestParts<AppState> for Authed {
             .check(&admitted.claims)
             .inspect_err(|e| state.metrics.error(e.reason()))?;
         vault
-            .admit_request(&admitted.claims.id, crate::vault::wall_ms())
+            .admit_request(&admitted.claims, crate::vault::wall_ms())
             .map_err(api::ApiError::from)
             .inspect_err(|e| state.metrics.error(e.code))?;
         Ok(Authed {

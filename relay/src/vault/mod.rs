@@ -184,11 +184,11 @@ impl VaultHandle {
         due
     }
 
-    /// Counts one HTTP request (or socket upgrade) of `token_id` against
+    /// Counts one HTTP request (or socket upgrade) made with `claims` against
     /// the token's request rate in this vault.
-    pub fn admit_request(&self, token_id: &str, now_ms: u64) -> Result<(), RateLimited> {
+    pub fn admit_request(&self, claims: &Claims, now_ms: u64) -> Result<(), RateLimited> {
         match self.requests.lock() {
-            Ok(mut r) => r.admit(token_id, now_ms),
+            Ok(mut r) => r.admit(claims, now_ms),
             // A poisoned lock means a panic elsewhere; do not refuse for it.
             Err(_) => Ok(()),
         }
